@@ -1,0 +1,44 @@
+"""ASGI entry point: hot prediction routes go to lean handlers, everything else to Django."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlplatform.settings")
+django_app = get_asgi_application()  # must run before any app import below
+
+from django.conf import settings  # noqa: E402
+
+from predictions.rest.fastpath import PREDICT_ROUTE, PredictFastPath  # noqa: E402
+
+predict_fast_path = PredictFastPath(
+    max_body_bytes=settings.MLP_MAX_BODY_BYTES, threads=settings.MLP_INFERENCE_THREADS
+)
+
+
+async def application(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        match = PREDICT_ROUTE.match(scope["path"])
+        if match:
+            await predict_fast_path.handle(scope, receive, send, match["ref"])
+            return
+        await django_app(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+    else:
+        await django_app(scope, receive, send)
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """Startup does nothing heavy; shutdown waits for in-flight predictions (and their records)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            predict_fast_path.shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

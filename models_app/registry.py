@@ -1,0 +1,83 @@
+"""A bounded, thread-safe, per-process cache of loaded runtimes, keyed by model id and artifact.
+
+The inference core asks for a model's runtime on every request; loading happens once per process
+(or again after eviction), with one loader per key so concurrent first requests don't load twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from django.conf import settings
+
+from mlplatform.errors import InternalError
+from models_app.models import Framework, MLModel
+from models_app.runtimes.onnx_runtime import OnnxTabularRuntime
+from models_app.runtimes.sklearn_runtime import SklearnRuntime
+
+
+class RuntimeCache:
+    """LRU of loaded runtimes; `get_or_load` loads outside the global lock, once per key."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    def get_or_load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            value = loader()
+            with self._lock:
+                self._items[key] = value
+                self._items.move_to_end(key)
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+                self._key_locks.pop(key, None)
+            return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_cache = RuntimeCache(settings.MLP_RUNTIME_CACHE_SIZE)
+
+
+def get_runtime(model: MLModel) -> Any:
+    """The loaded runtime of a model version (loaded on first use in this process)."""
+    key = (model.pk, model.artifact.name, model.serving_artifact.name)
+    return _cache.get_or_load(key, lambda: load_runtime(model))
+
+
+def load_runtime(model: MLModel) -> Any:
+    """Build a runtime from the stored artifacts: the verified ONNX copy first, else the source."""
+    labels = list(model.labels) or None
+    try:
+        if model.serving_artifact:
+            return OnnxTabularRuntime.from_file(model.serving_artifact.path, labels)
+        if model.framework == Framework.SKLEARN:
+            return SklearnRuntime.from_file(model.artifact.path)
+        if model.framework == Framework.ONNX:
+            return OnnxTabularRuntime.from_file(model.artifact.path, labels)
+    except (OSError, ValueError) as exc:
+        raise InternalError(f"model {model.ref} could not be loaded") from exc
+    raise InternalError(f"model {model.ref}: no runtime for framework {model.framework!r}")
+
+
+def runtime_cache() -> RuntimeCache:
+    return _cache

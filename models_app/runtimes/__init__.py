@@ -1,0 +1,1 @@
+"""Model runtimes: load an artifact file and run a batch. Pure Python, no Django imports."""

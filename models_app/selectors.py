@@ -1,0 +1,58 @@
+"""Reads of the registry: resolve a model reference ("iris", "iris:3", "42") to one MLModel."""
+
+from __future__ import annotations
+
+from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
+from models_app.models import MLModel, ModelStatus, Stage
+
+
+def resolve_model_ref(ref: str | int) -> MLModel:
+    """The model a reference names; ready or not (the caller decides what it needs).
+
+    `name` means its production version, else its newest ready one; `name:version` and a numeric
+    id name one row exactly.
+    """
+    text = str(ref).strip()
+    if not text:
+        raise InvalidInput("model reference is empty")
+    if text.isdigit():
+        model = MLModel.objects.filter(pk=int(text)).first()
+        if model is None:
+            raise ModelNotFound(f"no model with id {text}")
+        return model
+    if ":" in text:
+        name, _, version = text.partition(":")
+        if not version.isdigit():
+            raise InvalidInput(f"model reference {text!r}: version must be a positive integer")
+        model = MLModel.objects.filter(name=name, version=int(version)).first()
+        if model is None:
+            raise ModelNotFound(f"model {text!r} does not exist")
+        return model
+    return _resolve_name(text)
+
+
+def _resolve_name(name: str) -> MLModel:
+    versions = MLModel.objects.filter(name=name)
+    production = versions.filter(stage=Stage.PRODUCTION, status=ModelStatus.READY).first()
+    if production is not None:
+        return production
+    newest_ready = versions.filter(status=ModelStatus.READY).order_by("-version").first()
+    if newest_ready is not None:
+        return newest_ready
+    newest = versions.order_by("-version").first()
+    if newest is None:
+        raise ModelNotFound(f"model {name!r} does not exist")
+    return newest
+
+
+def resolve_ready_model(ref: str | int) -> MLModel:
+    """Resolve a reference and insist the version can serve predictions."""
+    model = resolve_model_ref(ref)
+    if model.status != ModelStatus.READY:
+        raise ModelNotReady(f"model {model.ref!r} is {model.status}, not ready")
+    return model
+
+
+def next_version(name: str) -> int:
+    latest = MLModel.objects.filter(name=name).order_by("-version").values_list("version", flat=True)
+    return (latest.first() or 0) + 1

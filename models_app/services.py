@@ -1,0 +1,94 @@
+"""Registry use cases: register a version, promote, archive. Admin, REST and GraphQL call these."""
+
+from __future__ import annotations
+
+import logging
+
+import skops.io as sio
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from mlplatform.auth import Principal, require_staff
+from mlplatform.errors import InvalidInput, ModelNotReady
+from models_app.conversion import convert_to_onnx
+from models_app.models import Framework, MLModel, ModelStatus, Stage
+from models_app.selectors import next_version
+from models_app.training import TrainedModel
+
+logger = logging.getLogger(__name__)
+
+_VERSION_RETRIES = 3
+
+
+def register_trained_model(
+    *, name: str, trained: TrainedModel, actor: Principal | None, stage: str = Stage.NONE
+) -> MLModel:
+    """Store a fitted sklearn estimator as the next version of `name`, with its ONNX fast path.
+
+    The skops file is the source of truth; the ONNX copy is kept only when it predicts the same.
+    `actor` None means the platform itself (bootstrap); otherwise staff is required.
+    """
+    if actor is not None:
+        require_staff(actor)
+    skops_bytes = sio.dumps(trained.estimator)
+    onnx_bytes = convert_to_onnx(trained.estimator, trained.probe) if len(trained.probe) else None
+    for attempt in range(_VERSION_RETRIES):
+        try:
+            with transaction.atomic():
+                model = MLModel(
+                    name=name,
+                    version=next_version(name),
+                    task=trained.task,
+                    framework=Framework.SKLEARN,
+                    status=ModelStatus.READY,
+                    description=trained.description,
+                    feature_names=list(trained.feature_names),
+                    labels=list(trained.labels),
+                    metrics=dict(trained.metrics),
+                    created_by_id=actor.user_id if actor else None,
+                )
+                model.artifact.save("model.skops", ContentFile(skops_bytes), save=False)
+                if onnx_bytes is not None:
+                    model.serving_artifact.save("model.onnx", ContentFile(onnx_bytes), save=False)
+                model.save()
+                if stage == Stage.PRODUCTION:
+                    _make_production(model)
+                return model
+        except IntegrityError:
+            if attempt == _VERSION_RETRIES - 1:
+                raise
+            logger.info("version race on %s, retrying", name)
+    raise AssertionError("unreachable")
+
+
+def promote_model(*, model: MLModel, stage: str, actor: Principal | None) -> MLModel:
+    """Move a ready version to a stage; production demotes the previous production version."""
+    require_staff(actor)
+    if stage not in Stage.values:
+        raise InvalidInput(f"stage must be one of {', '.join(Stage.values)}", details={"stage": stage})
+    if stage == Stage.PRODUCTION and model.status != ModelStatus.READY:
+        raise ModelNotReady(f"model {model.ref} is {model.status}; only ready models go to production")
+    with transaction.atomic():
+        if stage == Stage.PRODUCTION:
+            _make_production(model)
+        else:
+            model.stage = stage
+            model.save(update_fields=["stage"])
+    return model
+
+
+def archive_model(*, model: MLModel, actor: Principal | None) -> MLModel:
+    """Archive a version: it stops serving and leaves any stage; its rows and artifact stay."""
+    require_staff(actor)
+    model.status = ModelStatus.ARCHIVED
+    model.stage = Stage.NONE
+    model.save(update_fields=["status", "stage"])
+    return model
+
+
+def _make_production(model: MLModel) -> None:
+    MLModel.objects.filter(name=model.name, stage=Stage.PRODUCTION).exclude(pk=model.pk).update(
+        stage=Stage.NONE
+    )
+    model.stage = Stage.PRODUCTION
+    model.save(update_fields=["stage"])

@@ -1,0 +1,80 @@
+"""Redis prediction cache keyed by model version + canonical input; it fails open.
+
+When Redis is unreachable the cache steps aside for a short back-off, so a dead Redis costs one
+failed connect every few seconds instead of a timeout on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from typing import Any
+
+import orjson
+import redis
+from django.conf import settings
+
+from predictions.schemas import InferenceOutput, ModelInput, TabularInput
+
+logger = logging.getLogger(__name__)
+
+_BACKOFF_SECONDS = 5.0
+_SOCKET_TIMEOUT = 0.25
+
+
+class PredictionCache:
+    def __init__(self, url: str, *, ttl: int, prefix: str) -> None:
+        self.ttl = ttl
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
+        )
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def key(self, model_id: int, version: int, model_input: ModelInput) -> str:
+        if isinstance(model_input, TabularInput):
+            canonical = orjson.dumps(model_input.rows, option=orjson.OPT_SERIALIZE_NUMPY)
+        else:
+            canonical = orjson.dumps(model_input.summary())
+        digest = hashlib.sha256(canonical).hexdigest()
+        return f"{self.prefix}:pred:{model_id}:v{version}:{digest}"
+
+    def get(self, key: str) -> InferenceOutput | None:
+        raw = self._call(lambda: self._client.get(key))
+        if not raw:
+            return None
+        data: dict[str, Any] = orjson.loads(raw)
+        return InferenceOutput(predictions=data["p"], probabilities=data.get("pr"))
+
+    def set(self, key: str, output: InferenceOutput) -> None:
+        value = orjson.dumps({"p": output.predictions, "pr": output.probabilities})
+        self._call(lambda: self._client.set(key, value, ex=self.ttl))
+
+    def available(self) -> bool:
+        return bool(self._call(self._client.ping))
+
+    def _call(self, operation: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            return operation()
+        except redis.RedisError as exc:
+            with self._lock:
+                self._down_until = time.monotonic() + _BACKOFF_SECONDS
+            logger.warning("prediction cache unavailable, serving uncached: %s", exc)
+            return None
+
+
+_cache: PredictionCache | None = None
+
+
+def prediction_cache() -> PredictionCache:
+    global _cache
+    if _cache is None:
+        _cache = PredictionCache(
+            settings.REDIS_URL, ttl=settings.PREDICTION_CACHE_TTL, prefix=settings.MLP_CACHE_PREFIX
+        )
+    return _cache

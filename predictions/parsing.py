@@ -1,0 +1,242 @@
+"""The one input parser: every input form of the contract, validated against the model's schema.
+
+Called only by predictions.service. Every failure is an InvalidInput that names the field and
+what was expected, so clients on any protocol can fix their request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mlplatform.errors import InvalidInput
+from predictions.schemas import RESERVED_KEYS, ImageInput, ModelInput, TabularInput, TextInput
+
+TABULAR_TASKS = frozenset({"regression", "classification"})
+MAX_TOP_K = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSchema:
+    """What the parser needs to know about a model version."""
+
+    ref: str
+    task: str
+    feature_names: Sequence[str]
+
+
+def parse_input(payload: Any, schema: ModelSchema, *, max_batch: int) -> ModelInput:
+    """Turn a request body into the model's typed input, or raise InvalidInput."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInput(
+            f"input must be a JSON object, got {_type_name(payload)}",
+            details={"expected": "object"},
+        )
+    if schema.task in TABULAR_TASKS:
+        parsed: ModelInput = _parse_tabular(payload, schema)
+    elif schema.task == "sentiment":
+        parsed = _parse_texts(payload, schema)
+    elif schema.task == "image-classification":
+        parsed = _parse_images(payload, schema)
+    else:
+        raise InvalidInput(f"model {schema.ref} has unknown task {schema.task!r}")
+    _check_batch_size(_batch_len(parsed), max_batch)
+    return parsed
+
+
+def _batch_len(parsed: ModelInput) -> int:
+    if isinstance(parsed, TabularInput):
+        return len(parsed.rows)
+    if isinstance(parsed, TextInput):
+        return len(parsed.texts)
+    return len(parsed.images)
+
+
+def _check_batch_size(size: int, max_batch: int) -> None:
+    if size == 0:
+        raise InvalidInput("the batch is empty: send at least one instance")
+    if size > max_batch:
+        raise InvalidInput(
+            f"batch of {size} instances exceeds the limit of {max_batch} (MLP_MAX_BATCH_SIZE)",
+            details={"limit": max_batch, "size": size},
+        )
+
+
+# --- tabular --------------------------------------------------------------------------------------
+
+
+def _parse_tabular(payload: Mapping[str, Any], schema: ModelSchema) -> TabularInput:
+    features = list(schema.feature_names)
+    if "X" in payload:
+        _only_one_form(payload, "X", ("instances",))
+        return TabularInput(rows=_rows_from_x(payload["X"], features), single=False)
+    if "instances" in payload:
+        return TabularInput(rows=_rows_from_instances(payload["instances"], features), single=False)
+    _refuse_foreign_forms(payload, schema, ("text", "texts", "image", "images"))
+    flat = {k: v for k, v in payload.items() if k not in RESERVED_KEYS}
+    if not flat:
+        raise InvalidInput(
+            f"no input: send 'X', 'instances' or the features {features} of model {schema.ref}",
+            details={"expected_features": features},
+        )
+    row = _row_from_mapping(flat, features, where="input")
+    return TabularInput(rows=np.array([row], dtype=np.float64), single=True)
+
+
+def _rows_from_x(value: Any, features: list[str]) -> np.ndarray:
+    if not isinstance(value, list):
+        raise InvalidInput(f"'X' must be a list of rows, got {_type_name(value)}")
+    rows = []
+    for i, row in enumerate(value):
+        if not isinstance(row, list):
+            raise InvalidInput(f"X[{i}] must be a list of numbers, got {_type_name(row)}")
+        if len(row) != len(features):
+            raise InvalidInput(
+                f"X[{i}] has {len(row)} values, expected {len(features)} ({', '.join(features)})",
+                details={"row": i, "expected_features": features},
+            )
+        rows.append([_number(v, f"X[{i}][{j}] ({features[j]})") for j, v in enumerate(row)])
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(features))
+
+
+def _rows_from_instances(value: Any, features: list[str]) -> np.ndarray:
+    if not isinstance(value, list):
+        raise InvalidInput(f"'instances' must be a list of objects, got {_type_name(value)}")
+    rows = []
+    for i, instance in enumerate(value):
+        if not isinstance(instance, Mapping):
+            raise InvalidInput(f"instances[{i}] must be an object, got {_type_name(instance)}")
+        rows.append(_row_from_mapping(instance, features, where=f"instances[{i}]"))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(features))
+
+
+def _row_from_mapping(instance: Mapping[str, Any], features: list[str], *, where: str) -> list[float]:
+    missing = [name for name in features if name not in instance]
+    unknown = sorted(str(k) for k in instance if k not in features)
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(repr(m) for m in missing)}")
+        if unknown:
+            parts.append(f"unknown {', '.join(repr(u) for u in unknown)}")
+        raise InvalidInput(
+            f"{where}: {'; '.join(parts)}; expected features {features}",
+            details={"missing": missing, "unknown": unknown, "expected_features": features},
+        )
+    return [_number(instance[name], f"{where}.{name}") for name in features]
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(
+            f"{where} must be a number, got {_type_name(value)} {_short(value)}",
+            details={"field": where},
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(f"{where} must be a finite number, got {value}", details={"field": where})
+    return number
+
+
+# --- text and images ------------------------------------------------------------------------------
+
+
+def _parse_texts(payload: Mapping[str, Any], schema: ModelSchema) -> TextInput:
+    _refuse_foreign_forms(payload, schema, ("X", "instances", "image", "images"))
+    if "texts" in payload:
+        _only_one_form(payload, "texts", ("text",))
+        texts = payload["texts"]
+        if not isinstance(texts, list):
+            raise InvalidInput(f"'texts' must be a list of strings, got {_type_name(texts)}")
+        for i, text in enumerate(texts):
+            _check_text(text, f"texts[{i}]")
+        return TextInput(texts=list(texts), single=False)
+    if "text" in payload:
+        _check_text(payload["text"], "text")
+        return TextInput(texts=[payload["text"]], single=True)
+    raise InvalidInput(f"model {schema.ref} ({schema.task}) needs 'text' or 'texts'")
+
+
+def _check_text(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where} must be a string, got {_type_name(value)}")
+
+
+def _parse_images(payload: Mapping[str, Any], schema: ModelSchema) -> ImageInput:
+    _refuse_foreign_forms(payload, schema, ("X", "instances", "text", "texts"))
+    top_k = _top_k(payload.get("top_k", 3))
+    if "images" in payload:
+        _only_one_form(payload, "images", ("image",))
+        images = payload["images"]
+        if not isinstance(images, list):
+            raise InvalidInput(f"'images' must be a list of base64 strings, got {_type_name(images)}")
+        decoded = [_image_bytes(img, f"images[{i}]") for i, img in enumerate(images)]
+        return ImageInput(images=decoded, single=False, top_k=top_k)
+    if "image" in payload:
+        return ImageInput(images=[_image_bytes(payload["image"], "image")], single=True, top_k=top_k)
+    raise InvalidInput(f"model {schema.ref} ({schema.task}) needs 'image' or 'images'")
+
+
+def _image_bytes(value: Any, where: str) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    elif isinstance(value, str):
+        text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(f"{where} is not valid base64: {exc}") from exc
+    else:
+        raise InvalidInput(f"{where} must be base64-encoded image bytes, got {_type_name(value)}")
+    if not data:
+        raise InvalidInput(f"{where} is empty")
+    return data
+
+
+def _top_k(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOP_K:
+        raise InvalidInput(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {_short(value)}")
+    return value
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _only_one_form(payload: Mapping[str, Any], chosen: str, others: Sequence[str]) -> None:
+    clash = [key for key in others if key in payload]
+    if clash:
+        raise InvalidInput(f"send one input form: '{chosen}' and '{clash[0]}' were both given")
+
+
+def _refuse_foreign_forms(
+    payload: Mapping[str, Any], schema: ModelSchema, forms: Sequence[str]
+) -> None:
+    foreign = [key for key in forms if key in payload]
+    if foreign:
+        raise InvalidInput(
+            f"model {schema.ref} is a {schema.task} model and does not take '{foreign[0]}'",
+            details={"task": schema.task},
+        )
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    for cls, name in names.items():
+        if isinstance(value, cls):
+            return name
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

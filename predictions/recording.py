@@ -1,0 +1,97 @@
+"""Recording Predictions with group commit: many requests share one bulk INSERT.
+
+A request hands its row to the flusher thread and waits until the batch holding it has committed,
+so success is never reported for a lost write, and nothing is pending when a process stops cleanly.
+Inside an open transaction (an atomic view, a test) the row is written inline on that transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+
+from mlplatform.errors import Unavailable
+from predictions.models import Prediction
+
+logger = logging.getLogger(__name__)
+
+_WAIT_SECONDS = 10.0
+
+
+@dataclass
+class _Pending:
+    row: Prediction
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class GroupCommitRecorder:
+    def __init__(self, flush_max: int) -> None:
+        self.flush_max = flush_max
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def record(self, row: Prediction) -> Prediction:
+        """Persist `row` (its id is set on return) or raise Unavailable."""
+        if connection.in_atomic_block:
+            row.save(force_insert=True)
+            return row
+        pending = _Pending(row)
+        self._ensure_thread()
+        self._queue.put(pending)
+        if not pending.done.wait(_WAIT_SECONDS):
+            raise Unavailable("the prediction could not be recorded in time; try again")
+        if pending.error is not None:
+            raise Unavailable("the prediction could not be recorded; try again") from pending.error
+        return row
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="prediction-recorder", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.flush_max:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._flush(batch)
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        try:
+            close_old_connections()
+            with transaction.atomic():
+                Prediction.objects.bulk_create([p.row for p in batch])
+        except Exception as exc:  # every waiter must learn of the failure, whatever it was
+            logger.exception("recording %d predictions failed", len(batch))
+            for pending in batch:
+                pending.error = exc
+        finally:
+            for pending in batch:
+                pending.done.set()
+
+
+_recorder: GroupCommitRecorder | None = None
+_recorder_lock = threading.Lock()
+
+
+def recorder() -> GroupCommitRecorder:
+    global _recorder
+    with _recorder_lock:
+        if _recorder is None:
+            _recorder = GroupCommitRecorder(settings.MLP_RECORD_FLUSH_MAX)
+        return _recorder

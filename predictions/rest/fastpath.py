@@ -1,0 +1,130 @@
+"""The lean ASGI handler for `POST /api/v1/models/{ref}/predict/`: the REST hot path.
+
+It skips Django's middleware and DRF (measured at 2-6 ms of CPU a request under ASGI): the token is
+checked statelessly, the body parsed with orjson, the core runs in a thread pool, and errors use
+the same HTTP mapping as the DRF views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+from django.db import close_old_connections
+
+from mlplatform.auth import principal_from_authorization
+from mlplatform.errors import InternalError, InvalidInput, PlatformError
+from mlplatform.http_errors import http_status_for
+from predictions import service
+from predictions.models import Protocol
+from predictions.schemas import PredictionResult, PredictRequest
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+PREDICT_ROUTE = re.compile(r"^/api/v1/models/(?P<ref>[^/]+)/predict/?$")
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class BodyTooLarge(InvalidInput):
+    pass
+
+
+class PredictFastPath:
+    def __init__(self, *, max_body_bytes: int, threads: int) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, ref: str) -> None:
+        headers = _headers(scope)
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        if scope["method"] != "POST":
+            await _respond(send, 405, _error("invalid_input", "use POST"), request_id, [(b"allow", b"POST")])
+            return
+        try:
+            body = await self._read_body(receive)
+            request = PredictRequest(
+                model_ref=ref,
+                payload=_json_object(body),
+                protocol=Protocol.REST,
+                principal=principal_from_authorization(headers.get("authorization")),
+                request_id=request_id,
+            )
+            loop = asyncio.get_running_loop()
+            result: PredictionResult = await loop.run_in_executor(self.executor, _predict, request)
+            await _respond(send, 200, result.envelope(), request_id)
+        except PlatformError as exc:
+            extra = [(b"www-authenticate", b"Bearer")] if exc.code == "unauthenticated" else []
+            await _respond(send, http_status_for(exc.code), exc.as_dict(), request_id, extra)
+        except Exception:
+            logger.exception("unhandled error on predict %s (request %s)", ref, request_id)
+            error = InternalError("internal error; the request id identifies it in the logs")
+            await _respond(send, 500, error.as_dict(), request_id)
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidInput("client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BodyTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def _predict(request: PredictRequest) -> PredictionResult:
+    close_old_connections()
+    return service.predict(request)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object")
+    return payload
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": None}}
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    request_id: str,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    payload = orjson.dumps(body)
+    headers = [
+        *JSON_HEADERS,
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-request-id", request_id.encode("latin-1")),
+        *(extra_headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

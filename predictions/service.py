@@ -1,0 +1,71 @@
+"""The inference core: the only code that authorises, resolves, validates, caches, runs, records.
+
+Every protocol adapter builds a PredictRequest, calls `predict`, and translates the result or the
+PlatformError into its own idiom.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+
+from mlplatform.auth import require_authenticated
+from models_app.models import MLModel
+from models_app.registry import get_runtime
+from models_app.selectors import resolve_ready_model
+from predictions.cache import prediction_cache
+from predictions.inference import run_runtime
+from predictions.models import Prediction
+from predictions.parsing import ModelSchema, parse_input
+from predictions.recording import recorder
+from predictions.schemas import InferenceOutput, ModelInput, PredictionResult, PredictRequest
+
+logger = logging.getLogger(__name__)
+
+
+def predict(request: PredictRequest) -> PredictionResult:
+    """Answer one prediction request; raises PlatformError, and then nothing was recorded."""
+    started = time.perf_counter()
+    principal = require_authenticated(request.principal)
+    model = resolve_ready_model(request.model_ref)
+    model_input = parse_input(request.payload, schema_of(model), max_batch=settings.MLP_MAX_BATCH_SIZE)
+    output, cached = _infer(model, model_input)
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    result = PredictionResult(
+        model_ref=model.ref,
+        output=output,
+        single=model_input.single,
+        cached=cached,
+        latency_ms=latency_ms,
+        correlation_id=request.payload.get("id"),
+    )
+    row = Prediction(
+        model_id=model.pk,
+        user_id=principal.user_id,
+        protocol=request.protocol,
+        inputs=model_input.summary(),
+        outputs=result.envelope(),
+        cached=cached,
+        latency_ms=latency_ms,
+        request_id=request.request_id[:64],
+    )
+    result.prediction_id = recorder().record(row).pk
+    return result
+
+
+def schema_of(model: MLModel) -> ModelSchema:
+    return ModelSchema(ref=model.ref, task=model.task, feature_names=model.feature_names)
+
+
+def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bool]:
+    cache = prediction_cache()
+    key = cache.key(model.pk, model.version, model_input)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit, True
+    output = run_runtime(get_runtime(model), model_input)
+    cache.set(key, output)
+    return output, False
+
