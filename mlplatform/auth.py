@@ -1,4 +1,4 @@
-"""Stateless JWT validation shared by every protocol adapter: a token becomes a Principal, no DB query.
+"""Stateless JWT validation for every protocol adapter: a token becomes a Principal, no DB query.
 
 Tokens are simplejwt access tokens that carry `username` and `is_staff` claims
 (see mlplatform.tokens), so hot paths never load the user row.
@@ -7,6 +7,7 @@ Tokens are simplejwt access tokens that carry `username` and `is_staff` claims
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from django.conf import settings
@@ -27,7 +28,7 @@ class Principal:
 
 def principal_from_token(token: str) -> Principal:
     """Validate a raw access token and return its principal, or raise Unauthenticated."""
-    jwt_settings = settings.SIMPLE_JWT
+    jwt_settings: dict[str, Any] = settings.SIMPLE_JWT
     try:
         claims = jwt.decode(
             token,

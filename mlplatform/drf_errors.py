@@ -1,4 +1,4 @@
-"""DRF's one exception handler: every PlatformError and DRF error becomes the contract's envelope."""
+"""DRF's one exception handler: PlatformErrors and DRF errors become the contract's envelope."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class ErrorCode(StrEnum):
 
 
 class PlatformError(Exception):
-    """A failure a client can be told about: a code from the contract, a message, optional details."""
+    """A failure a client can be told about: a contract code, a message, optional details."""
 
     code: ErrorCode = ErrorCode.INTERNAL
 

@@ -19,7 +19,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when predictions can be served (DB up, built-in models load); Redis down is 'degraded'."""
+    """200 when predictions can be served (DB up, models load); Redis down is 'degraded'."""
     checks: dict[str, Any] = {"database": _database(), "redis": _redis()}
     checks["models"] = _models() if checks["database"] == "ok" else {"error": "database down"}
     models_ok = all(state == "ok" for state in checks["models"].values())

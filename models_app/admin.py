@@ -1,4 +1,4 @@
-"""Django admin for the registry: browse versions, promote, archive, inspect metrics and artifacts."""
+"""Django admin for the registry: browse versions, promote, archive, inspect metrics."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ class MLModelAdmin(admin.ModelAdmin):
         if not obj.metrics:
             return "—"
         rows = format_html_join(
-            "", "<tr><th style='padding-right:1em'>{}</th><td>{}</td></tr>", sorted(obj.metrics.items())
+            "",
+            "<tr><th style='padding-right:1em'>{}</th><td>{}</td></tr>",
+            sorted(obj.metrics.items()),
         )
         return format_html("<table>{}</table>", rows)
 
@@ -113,17 +115,31 @@ class MLModelAdmin(admin.ModelAdmin):
         if len(names) != len(set(names)):
             self.message_user(request, "Select one version per model name.", messages.ERROR)
             return
-        self._apply(request, queryset, lambda m, actor: promote_model(model=m, stage=Stage.PRODUCTION, actor=actor), "promoted to production")
+        self._apply(
+            request,
+            queryset,
+            lambda m, actor: promote_model(model=m, stage=Stage.PRODUCTION, actor=actor),
+            "promoted to production",
+        )
 
     @admin.action(description="Move to staging")
     def promote_to_staging(self, request: HttpRequest, queryset: QuerySet[MLModel]) -> None:
-        self._apply(request, queryset, lambda m, actor: promote_model(model=m, stage=Stage.STAGING, actor=actor), "moved to staging")
+        self._apply(
+            request,
+            queryset,
+            lambda m, actor: promote_model(model=m, stage=Stage.STAGING, actor=actor),
+            "moved to staging",
+        )
 
     @admin.action(description="Archive (stop serving)")
     def archive_versions(self, request: HttpRequest, queryset: QuerySet[MLModel]) -> None:
-        self._apply(request, queryset, lambda m, actor: archive_model(model=m, actor=actor), "archived")
+        self._apply(
+            request, queryset, lambda m, actor: archive_model(model=m, actor=actor), "archived"
+        )
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[MLModel], action: Any, verb: str) -> None:
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[MLModel], action: Any, verb: str
+    ) -> None:
         actor = principal_for_user(request.user)
         done = []
         for model in queryset:
@@ -138,7 +154,16 @@ class MLModelAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "algorithm", "dataset", "status", "progress", "model", "created_at")
+    list_display = (
+        "id",
+        "name",
+        "algorithm",
+        "dataset",
+        "status",
+        "progress",
+        "model",
+        "created_at",
+    )
     list_filter = ("status", "algorithm", "created_at")
     search_fields = ("name", "algorithm", "message", "error")
     readonly_fields = tuple(f.name for f in TrainingJob._meta.fields)

@@ -1,4 +1,4 @@
-"""sklearn -> ONNX conversion for the fast path, accepted only when it predicts what sklearn does."""
+"""sklearn -> ONNX conversion for the fast path, kept only when it predicts what sklearn does."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ PROBABILITY_ATOL = 1e-4
 
 
 def convert_to_onnx(estimator: Any, probe: np.ndarray) -> bytes | None:
-    """ONNX bytes whose predictions on `probe` match the estimator's, else None (stay on sklearn)."""
+    """ONNX bytes predicting like the estimator on `probe`, else None (stay on sklearn)."""
     sample = probe[:1].astype(np.float32)
     try:
         options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "classes_") else None

@@ -89,11 +89,13 @@ class MLModel(models.Model):
 
     @property
     def serving_runtime(self) -> str:
-        return "onnx" if self.serving_artifact or self.framework == Framework.ONNX else self.framework
+        return (
+            "onnx" if self.serving_artifact or self.framework == Framework.ONNX else self.framework
+        )
 
     @property
     def primary_metric(self) -> tuple[str, Any] | None:
-        """The metric a data scientist looks at first: accuracy for classifiers, r2 for regressors."""
+        """The metric people look at first: accuracy for classifiers, r2 for regressors."""
         for key in ("accuracy", "r2"):
             if key in self.metrics:
                 return key, self.metrics[key]

@@ -54,5 +54,7 @@ def resolve_ready_model(ref: str | int) -> MLModel:
 
 
 def next_version(name: str) -> int:
-    latest = MLModel.objects.filter(name=name).order_by("-version").values_list("version", flat=True)
+    latest = (
+        MLModel.objects.filter(name=name).order_by("-version").values_list("version", flat=True)
+    )
     return (latest.first() or 0) + 1

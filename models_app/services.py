@@ -65,9 +65,13 @@ def promote_model(*, model: MLModel, stage: str, actor: Principal | None) -> MLM
     """Move a ready version to a stage; production demotes the previous production version."""
     require_staff(actor)
     if stage not in Stage.values:
-        raise InvalidInput(f"stage must be one of {', '.join(Stage.values)}", details={"stage": stage})
+        raise InvalidInput(
+            f"stage must be one of {', '.join(Stage.values)}", details={"stage": stage}
+        )
     if stage == Stage.PRODUCTION and model.status != ModelStatus.READY:
-        raise ModelNotReady(f"model {model.ref} is {model.status}; only ready models go to production")
+        raise ModelNotReady(
+            f"model {model.ref} is {model.status}; only ready models go to production"
+        )
     with transaction.atomic():
         if stage == Stage.PRODUCTION:
             _make_production(model)

@@ -20,7 +20,17 @@ class PredictionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("model", "user")
     list_per_page = 100
-    fields = ("model", "user", "protocol", "cached", "latency_ms", "request_id", "created_at", "inputs_json", "outputs_json")
+    fields = (
+        "model",
+        "user",
+        "protocol",
+        "cached",
+        "latency_ms",
+        "request_id",
+        "created_at",
+        "inputs_json",
+        "outputs_json",
+    )
     readonly_fields = fields
 
     @admin.display(description="latency", ordering="latency_ms")

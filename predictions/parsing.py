@@ -116,7 +116,9 @@ def _rows_from_instances(value: Any, features: list[str]) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(features))
 
 
-def _row_from_mapping(instance: Mapping[str, Any], features: list[str], *, where: str) -> list[float]:
+def _row_from_mapping(
+    instance: Mapping[str, Any], features: list[str], *, where: str
+) -> list[float]:
     missing = [name for name in features if name not in instance]
     unknown = sorted(str(k) for k in instance if k not in features)
     if missing or unknown:
@@ -140,7 +142,9 @@ def _number(value: Any, where: str) -> float:
         )
     number = float(value)
     if not math.isfinite(number):
-        raise InvalidInput(f"{where} must be a finite number, got {value}", details={"field": where})
+        raise InvalidInput(
+            f"{where} must be a finite number, got {value}", details={"field": where}
+        )
     return number
 
 
@@ -175,11 +179,15 @@ def _parse_images(payload: Mapping[str, Any], schema: ModelSchema) -> ImageInput
         _only_one_form(payload, "images", ("image",))
         images = payload["images"]
         if not isinstance(images, list):
-            raise InvalidInput(f"'images' must be a list of base64 strings, got {_type_name(images)}")
+            raise InvalidInput(
+                f"'images' must be a list of base64 strings, got {_type_name(images)}"
+            )
         decoded = [_image_bytes(img, f"images[{i}]") for i, img in enumerate(images)]
         return ImageInput(images=decoded, single=False, top_k=top_k)
     if "image" in payload:
-        return ImageInput(images=[_image_bytes(payload["image"], "image")], single=True, top_k=top_k)
+        return ImageInput(
+            images=[_image_bytes(payload["image"], "image")], single=True, top_k=top_k
+        )
     raise InvalidInput(f"model {schema.ref} ({schema.task}) needs 'image' or 'images'")
 
 

@@ -55,7 +55,8 @@ class ImageInput:
 
         return {
             "images": [
-                {"bytes": len(img), "sha256": hashlib.sha256(img).hexdigest()} for img in self.images
+                {"bytes": len(img), "sha256": hashlib.sha256(img).hexdigest()}
+                for img in self.images
             ],
             "top_k": self.top_k,
         }
@@ -66,7 +67,7 @@ ModelInput = TabularInput | TextInput | ImageInput
 
 @dataclass(frozen=True, slots=True)
 class InferenceOutput:
-    """What a runtime produced for a batch: one item per instance (+ probabilities for classifiers)."""
+    """A runtime's answer for a batch: one item per instance (+ probabilities for classifiers)."""
 
     predictions: list[Any]
     probabilities: list[dict[str, float]] | None = None

@@ -30,7 +30,9 @@ def predict(request: PredictRequest) -> PredictionResult:
     started = time.perf_counter()
     principal = require_authenticated(request.principal)
     model = resolve_ready_model(request.model_ref)
-    model_input = parse_input(request.payload, schema_of(model), max_batch=settings.MLP_MAX_BATCH_SIZE)
+    model_input = parse_input(
+        request.payload, schema_of(model), max_batch=settings.MLP_MAX_BATCH_SIZE
+    )
     output, cached = _infer(model, model_input)
     latency_ms = (time.perf_counter() - started) * 1000.0
     result = PredictionResult(
@@ -68,4 +70,3 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
     output = run_runtime(get_runtime(model), model_input)
     cache.set(key, output)
     return output, False
-

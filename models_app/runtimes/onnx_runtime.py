@@ -41,4 +41,6 @@ class OnnxTabularRuntime:
         if not self.is_classifier:
             return TabularOutput(values=values)
         assert self.labels is not None
-        return TabularOutput(values=values, probabilities=probability_dicts(self.labels, outputs[1]))
+        return TabularOutput(
+            values=values, probabilities=probability_dicts(self.labels, outputs[1])
+        )

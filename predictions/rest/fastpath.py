@@ -48,7 +48,9 @@ class PredictFastPath:
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         if scope["method"] != "POST":
-            await _respond(send, 405, _error("invalid_input", "use POST"), request_id, [(b"allow", b"POST")])
+            await _respond(
+                send, 405, _error("invalid_input", "use POST"), request_id, [(b"allow", b"POST")]
+            )
             return
         try:
             body = await self._read_body(receive)

@@ -1,0 +1,51 @@
+# MLPlatform: `make run` to serve, `make test` to check. Both set everything up first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+HTTP_PORT ?= $(or $(MLP_HTTP_PORT),8000)
+
+.PHONY: run test setup venv services browser migrate bootstrap static check lint format fmt typecheck clean
+
+run: setup migrate bootstrap static ## serve every process in the foreground (Ctrl-C stops all)
+	@scripts/print_urls.sh $(HTTP_PORT)
+	@exec .venv/bin/honcho start -f Procfile
+
+test: setup browser check ## the whole suite (lint, types, migrations, unit, end-to-end, browser)
+	$(PY) -m pytest
+
+setup: venv services
+
+venv:
+	@scripts/ensure_venv.sh
+
+services:
+	@scripts/ensure_services.sh
+
+browser:
+	@scripts/ensure_chromium.sh
+
+migrate:
+	$(MANAGE) migrate --noinput -v0
+
+bootstrap:
+	$(MANAGE) bootstrap
+
+static:
+	$(MANAGE) collectstatic --noinput -v0
+
+check: lint typecheck ## static checks that `make test` runs first
+	$(MANAGE) makemigrations --check --dry-run -v0
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck:
+	.venv/bin/mypy mlplatform models_app predictions
+
+fmt format: venv
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+clean:
+	rm -rf var .venv .pytest_cache .ruff_cache .mypy_cache
