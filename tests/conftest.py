@@ -1,0 +1,134 @@
+"""Test isolation and shared fixtures: own Redis db and key prefix, own artifact dir, test database.
+
+Django settings are loaded before this file (pytest-django), so the test values are put on the
+settings object here, and `test_environment()` hands the same values to server subprocesses.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+
+from mlplatform.tokens import access_token_for
+
+RUN_ID = uuid.uuid4().hex[:8]
+TEST_ROOT = Path(tempfile.mkdtemp(prefix=f"mlptest-{RUN_ID}-"))
+TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_CACHE_PREFIX = f"mlptest-{RUN_ID}"
+
+settings.REDIS_URL = TEST_REDIS_URL
+settings.MLP_CACHE_PREFIX = TEST_CACHE_PREFIX
+settings.MEDIA_ROOT = TEST_ROOT / "artifacts"
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(TEST_ROOT / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test database, migrated and bootstrapped once: built-in models and users committed."""
+    from models_app.bootstrap import run_bootstrap
+
+    with django_db_blocker.unblock():
+        run_bootstrap()
+        _make_user("alice", staff=False)
+        _make_user("staffer", staff=True)
+    yield
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter(f"{TEST_CACHE_PREFIX}:*"):
+        client.delete(key)
+
+
+def _make_user(username: str, *, staff: bool) -> Any:
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = staff
+    user.set_password(f"{username}-password")
+    user.save()
+    return user
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="alice")
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="staffer")
+
+
+@pytest.fixture
+def user_principal(user: Any) -> Any:
+    from mlplatform.auth import principal_for_user
+
+    return principal_for_user(user)
+
+
+@pytest.fixture
+def staff_principal(staff: Any) -> Any:
+    from mlplatform.auth import principal_for_user
+
+    return principal_for_user(staff)
+
+
+@pytest.fixture
+def user_token(user: Any) -> str:
+    return access_token_for(user)
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    """Environment for a server subprocess that shares this run's database, Redis and artifacts."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "MLP_CACHE_PREFIX": TEST_CACHE_PREFIX,
+        "MLP_ARTIFACT_DIR": str(settings.MEDIA_ROOT),
+        "MLP_DATA_DIR": str(TEST_ROOT),
+        "DEBUG": "true",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(django_db_setup: None) -> str:
+    """A DATABASE_URL naming this run's test database, for server subprocesses."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{params['NAME']}"
+    auth = quote(params["USER"] or "", safe="")
+    if params.get("PASSWORD"):
+        auth += ":" + quote(params["PASSWORD"], safe="")
+    host = params["HOST"] or "127.0.0.1"
+    port = params["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def web_server(database_url: str) -> Iterator[str]:
+    """The real web process (uvicorn on mlplatform.asgi) on a free port; yields its base URL."""
+    from tests.servers import run_web_server
+
+    with run_web_server(server_environment(database_url)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def db_reader(django_db_blocker: Any) -> Iterator[None]:
+    """Database reads outside a test transaction, to see what server processes committed."""
+    with django_db_blocker.unblock():
+        yield
