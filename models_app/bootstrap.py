@@ -34,7 +34,7 @@ def bootstrap_models(report: BootstrapReport) -> None:
             report.existing.append(name)
             continue
         model = register_trained_model(
-            name=name, trained=train(), actor=None, stage=Stage.PRODUCTION
+            name=name, trained=train(), actor=None, stage=Stage.PRODUCTION, by_platform=True
         )
         report.created.append(model.ref)
 

@@ -21,14 +21,19 @@ _VERSION_RETRIES = 3
 
 
 def register_trained_model(
-    *, name: str, trained: TrainedModel, actor: Principal | None, stage: str = Stage.NONE
+    *,
+    name: str,
+    trained: TrainedModel,
+    actor: Principal | None,
+    stage: str = Stage.NONE,
+    by_platform: bool = False,
 ) -> MLModel:
     """Store a fitted sklearn estimator as the next version of `name`, with its ONNX fast path.
 
     The skops file is the source of truth; the ONNX copy is kept only when it predicts the same.
-    `actor` None means the platform itself (bootstrap); otherwise staff is required.
+    Staff only, unless the platform itself registers (`by_platform`, bootstrap).
     """
-    if actor is not None:
+    if not by_platform:
         require_staff(actor)
     skops_bytes = sio.dumps(trained.estimator)
     onnx_bytes = convert_to_onnx(trained.estimator, trained.probe) if len(trained.probe) else None

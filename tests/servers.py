@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_process(name: str, argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def run_process(
+    name: str, argv: list[str], env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process with its output in test-artifacts/logs; SIGTERM it afterwards."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / f"{name}.log", "wb")  # noqa: SIM115 - closed below

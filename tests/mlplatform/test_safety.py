@@ -1,0 +1,54 @@
+"""Production mode refuses to start with unsafe settings, and says every reason at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from mlplatform.safety import DEV_SECRET_KEY, check_production_settings
+
+GOOD_KEY = "k" * 50
+
+
+def test_safe_production_settings_pass() -> None:
+    check_production_settings(
+        debug=False, secret_key=GOOD_KEY, admin_user="ops", admin_password="long-unique-password"
+    )
+
+
+@pytest.mark.parametrize(
+    ("_case", "kwargs", "reason"),
+    [
+        ("debug", {"debug": True}, "DEBUG is on"),
+        ("default key", {"secret_key": DEV_SECRET_KEY}, "SECRET_KEY is the development default"),
+        ("short key", {"secret_key": "short"}, "shorter than 32 characters"),
+        ("admin/admin", {"admin_user": "admin", "admin_password": "admin"}, "default credentials"),
+        ("weak password", {"admin_password": "changeme"}, "default password"),
+    ],
+)
+def test_unsafe_production_settings_are_refused(_case: str, kwargs: dict, reason: str) -> None:
+    values = {
+        "debug": False,
+        "secret_key": GOOD_KEY,
+        "admin_user": "ops",
+        "admin_password": "x" * 20,
+    }
+
+    with pytest.raises(ImproperlyConfigured, match=reason):
+        check_production_settings(**{**values, **kwargs})
+
+
+def test_manage_py_refuses_unsafe_production() -> None:
+    env = {**os.environ, "DJANGO_ENV": "production", "DEBUG": "true"}
+    env.pop("SECRET_KEY", None)
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "refusing to start in production: DEBUG is on; SECRET_KEY" in result.stderr

@@ -1,0 +1,62 @@
+"""Group-commit recording outside a transaction, as server processes use it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from mlplatform.errors import ErrorCode, PlatformError
+from models_app.models import MLModel
+from predictions.models import Prediction
+from predictions.recording import GroupCommitRecorder
+
+
+def _row(model_id: int, marker: str) -> Prediction:
+    return Prediction(
+        model_id=model_id,
+        protocol="rest",
+        inputs={"X": [[1, 2]]},
+        outputs={"predictions": [1.0]},
+        latency_ms=0.5,
+        request_id=marker,
+    )
+
+
+@pytest.fixture
+def recorder_marker(db_reader: None) -> Any:
+    marker = "recording-test"
+    yield marker
+    Prediction.objects.filter(request_id__startswith=marker).delete()
+
+
+def test_concurrent_records_are_all_committed(recorder_marker: str) -> None:
+    demo = MLModel.objects.get(name="demo", version=1)
+    recorder = GroupCommitRecorder(flush_max=8)
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def record(i: int) -> None:
+        row = recorder.record(_row(demo.pk, f"{recorder_marker}-{i}"))
+        with lock:
+            ids.append(row.pk)
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(set(ids)) == 40
+    assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 40
+
+
+def test_failed_write_is_reported_not_swallowed(recorder_marker: str) -> None:
+    recorder = GroupCommitRecorder(flush_max=8)
+
+    with pytest.raises(PlatformError) as caught:
+        recorder.record(_row(987654321, f"{recorder_marker}-bad"))
+
+    assert caught.value.code is ErrorCode.UNAVAILABLE
+    assert not Prediction.objects.filter(request_id__startswith=recorder_marker).exists()
