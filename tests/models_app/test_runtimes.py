@@ -32,7 +32,8 @@ def test_onnx_predicts_what_sklearn_predicts(name: str) -> None:
 
     if reference.labels:
         assert actual.values == expected.values
-        assert actual.probabilities is not None and expected.probabilities is not None
+        assert actual.probabilities is not None
+        assert expected.probabilities is not None
         for got, want in zip(actual.probabilities, expected.probabilities, strict=True):
             assert got == pytest.approx(want, abs=1e-4)
     else:
@@ -44,7 +45,7 @@ def test_skops_artifact_with_a_function_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.skops"
     sio.dump(estimator, str(path))
 
-    with pytest.raises(UntrustedArtifact, match="untrusted types: posixpath.join"):
+    with pytest.raises(UntrustedArtifact, match=r"untrusted types: posixpath\.join"):
         load_estimator(path)
 
 
