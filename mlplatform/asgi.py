@@ -12,6 +12,7 @@ django_app = get_asgi_application()  # must run before any app import below
 
 from django.conf import settings  # noqa: E402
 
+from predictions.recording import recorder  # noqa: E402
 from predictions.rest.fastpath import PREDICT_ROUTE, PredictFastPath  # noqa: E402
 
 predict_fast_path = PredictFastPath(
@@ -39,6 +40,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            predict_fast_path.shutdown()
+            predict_fast_path.shutdown()  # in-flight predictions finish, records included
+            recorder().stop()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -6,6 +6,7 @@ The inference core asks for a model's runtime on every request; loading happens 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -17,6 +18,8 @@ from mlplatform.errors import InternalError
 from models_app.models import Framework, MLModel
 from models_app.runtimes.onnx_runtime import OnnxTabularRuntime
 from models_app.runtimes.sklearn_runtime import SklearnRuntime
+
+logger = logging.getLogger(__name__)
 
 
 class RuntimeCache:
@@ -74,7 +77,8 @@ def load_runtime(model: MLModel) -> Any:
             return SklearnRuntime.from_file(model.artifact.path)
         if model.framework == Framework.ONNX:
             return OnnxTabularRuntime.from_file(model.artifact.path, labels)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # onnxruntime, skops and the OS each raise their own types
+        logger.exception("loading model %s failed", model.ref)
         raise InternalError(f"model {model.ref} could not be loaded") from exc
     raise InternalError(f"model {model.ref}: no runtime for framework {model.framework!r}")
 

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 
 from mlplatform.errors import Unavailable
 from predictions.models import Prediction
@@ -61,15 +61,33 @@ class GroupCommitRecorder:
                 )
                 self._thread.start()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush what is queued, then end the flusher thread and close its connection."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+
     def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.flush_max:
+        stopping = False
+        while not stopping:
+            batch: list[_Pending] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    batch.append(item)
+                if stopping or len(batch) >= self.flush_max:
+                    break
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            self._flush(batch)
+            if batch:
+                self._flush(batch)
+        connections.close_all()
 
     def _flush(self, batch: list[_Pending]) -> None:
         try:
@@ -84,6 +102,8 @@ class GroupCommitRecorder:
             for pending in batch:
                 pending.done.set()
 
+
+_STOP = _Pending(row=Prediction())  # sentinel: the flusher finishes its batch and exits
 
 _recorder: GroupCommitRecorder | None = None
 _recorder_lock = threading.Lock()

@@ -22,6 +22,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 TEST_ROOT = Path(tempfile.mkdtemp(prefix=f"mlptest-{RUN_ID}-"))
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 TEST_CACHE_PREFIX = f"mlptest-{RUN_ID}"
+ADMIN = ("admin", "admin-test-password")
 
 settings.REDIS_URL = TEST_REDIS_URL
 settings.MLP_CACHE_PREFIX = TEST_CACHE_PREFIX
@@ -31,11 +32,21 @@ if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """The test database, migrated and bootstrapped once: built-in models and users committed."""
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """The test database, migrated and bootstrapped once: built-in models and users committed.
+
+    Replaces pytest-django's set-up, which creates no test database when only end-to-end tests
+    (which use no `db` fixture) are collected, and would leave them on the development database.
+    """
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
     from models_app.bootstrap import run_bootstrap
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        assert "test" in str(connection.settings_dict["NAME"]), "not on the test database"
+        settings.MLP_ADMIN_USER, settings.MLP_ADMIN_PASSWORD = ADMIN
         run_bootstrap()
         _make_user("alice", staff=False)
         _make_user("staffer", staff=True)
@@ -43,6 +54,20 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     client = redis.Redis.from_url(TEST_REDIS_URL)
     for key in client.scan_iter(f"{TEST_CACHE_PREFIX}:*"):
         client.delete(key)
+    with django_db_blocker.unblock():
+        _end_other_sessions(connection)
+        teardown_databases(db_cfg, verbosity=0)
+
+
+def _end_other_sessions(connection: Any) -> None:
+    """PostgreSQL refuses to drop a database others use; end stragglers of this test run."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def _make_user(username: str, *, staff: bool) -> Any:

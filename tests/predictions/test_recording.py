@@ -31,9 +31,17 @@ def recorder_marker(db_reader: None) -> Any:
     Prediction.objects.filter(request_id__startswith=marker).delete()
 
 
-def test_concurrent_records_are_all_committed(recorder_marker: str) -> None:
-    demo = MLModel.objects.get(name="demo", version=1)
+@pytest.fixture
+def recorder() -> Any:
     recorder = GroupCommitRecorder(flush_max=8)
+    yield recorder
+    recorder.stop()
+
+
+def test_concurrent_records_are_all_committed(
+    recorder_marker: str, recorder: GroupCommitRecorder
+) -> None:
+    demo = MLModel.objects.get(name="demo", version=1)
     ids: list[int] = []
     lock = threading.Lock()
 
@@ -52,11 +60,24 @@ def test_concurrent_records_are_all_committed(recorder_marker: str) -> None:
     assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 40
 
 
-def test_failed_write_is_reported_not_swallowed(recorder_marker: str) -> None:
-    recorder = GroupCommitRecorder(flush_max=8)
-
+def test_failed_write_is_reported_not_swallowed(
+    recorder_marker: str, recorder: GroupCommitRecorder
+) -> None:
     with pytest.raises(PlatformError) as caught:
         recorder.record(_row(987654321, f"{recorder_marker}-bad"))
 
     assert caught.value.code is ErrorCode.UNAVAILABLE
     assert not Prediction.objects.filter(request_id__startswith=recorder_marker).exists()
+
+
+def test_stop_flushes_what_is_queued_and_ends_the_thread(
+    recorder_marker: str, recorder: GroupCommitRecorder
+) -> None:
+    demo = MLModel.objects.get(name="demo", version=1)
+    recorder.record(_row(demo.pk, f"{recorder_marker}-before-stop"))
+
+    recorder.stop()
+
+    assert recorder._thread is not None
+    assert not recorder._thread.is_alive()
+    assert Prediction.objects.filter(request_id=f"{recorder_marker}-before-stop").count() == 1

@@ -1,0 +1,149 @@
+"""REST predict end to end: the real uvicorn process, the lean ASGI path, a `requests` client."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from predictions.models import Prediction
+
+pytestmark = pytest.mark.e2e
+
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+VIRGINICA = [6.9, 3.1, 5.4, 2.1]
+
+
+@pytest.fixture(scope="module")
+def token(web_server: str) -> str:
+    response = requests.post(
+        f"{web_server}/api/v1/auth/token/",
+        json={"username": "alice", "password": "alice-password"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+def post_predict(
+    base: str, ref: str, body: Any, token: str | None, request_id: str | None = None
+) -> requests.Response:
+    headers = {"X-Request-ID": request_id or uuid.uuid4().hex}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = body if isinstance(body, (bytes, str)) else None
+    return requests.post(
+        f"{base}/api/v1/models/{ref}/predict/",
+        json=None if data is not None else body,
+        data=data,
+        headers=headers,
+        timeout=10,
+    )
+
+
+def test_health_and_readiness(web_server: str) -> None:
+    assert requests.get(f"{web_server}/healthz", timeout=5).json() == {"status": "ok"}
+
+    ready = requests.get(f"{web_server}/readyz", timeout=10)
+
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {
+            "database": "ok",
+            "redis": "ok",
+            "models": {"demo": "ok", "iris": "ok", "diabetes": "ok"},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("_case", "body", "expected"),
+    [
+        ("flat", SETOSA, ["setosa"]),
+        ("X", {"X": [list(SETOSA.values()), VIRGINICA]}, ["setosa", "virginica"]),
+        ("instances", {"instances": [SETOSA]}, ["setosa"]),
+    ],
+)
+def test_iris_forms_return_the_envelope(
+    _case: str, body: dict[str, Any], expected: list[str], web_server: str, token: str
+) -> None:
+    response = post_predict(web_server, "iris", {**body, "id": _case}, token)
+
+    assert response.status_code == 200, response.text
+    envelope = response.json()
+    assert envelope["model"] == "iris:1"
+    assert envelope["predictions"] == expected
+    assert envelope["id"] == _case
+    assert isinstance(envelope["cached"], bool)
+    assert envelope["latency_ms"] >= 0
+    assert [max(p, key=p.get) for p in envelope["probabilities"]] == expected
+    assert ("prediction" in envelope) is (_case == "flat")
+
+
+def test_demo_regression(web_server: str, token: str) -> None:
+    response = post_predict(web_server, "demo", {"feature1": 1.0, "feature2": 2.0}, token)
+
+    assert response.status_code == 200
+    assert response.json()["prediction"] == pytest.approx(1.3, abs=1e-4)
+
+
+def test_every_success_is_recorded_once(web_server: str, token: str, db_reader: None) -> None:
+    request_id = f"rec-{uuid.uuid4().hex}"
+
+    for _ in range(5):
+        assert post_predict(web_server, "diabetes", {"X": [[0.0] * 10]}, token, request_id).ok
+    post_predict(web_server, "diabetes", {"X": [[0.0] * 9]}, token, request_id)
+
+    rows = Prediction.objects.filter(request_id=request_id)
+    assert rows.count() == 5
+    assert set(rows.values_list("protocol", flat=True)) == {"rest"}
+
+
+@pytest.mark.parametrize(
+    ("_case", "ref", "body", "auth", "status", "code"),
+    [
+        ("no token", "iris", SETOSA, None, 401, "unauthenticated"),
+        ("tampered token", "iris", SETOSA, "tampered", 401, "unauthenticated"),
+        ("unknown model", "nope", SETOSA, "ok", 404, "model_not_found"),
+        ("unknown version", "iris:9", SETOSA, "ok", 404, "model_not_found"),
+        ("not json", "iris", b"{not json", "ok", 400, "invalid_input"),
+        ("json array", "iris", [1, 2], "ok", 400, "invalid_input"),
+        ("short row", "iris", {"X": [[1, 2]]}, "ok", 400, "invalid_input"),
+        ("string value", "iris", {"X": [[1, "x", 3, 4]]}, "ok", 400, "invalid_input"),
+        ("unknown feature", "iris", {**SETOSA, "colour": 2}, "ok", 400, "invalid_input"),
+        ("empty batch", "iris", {"X": []}, "ok", 400, "invalid_input"),
+        ("text to tabular", "iris", {"text": "hi"}, "ok", 400, "invalid_input"),
+    ],
+)
+def test_errors_use_the_envelope(
+    _case: str,
+    ref: str,
+    body: Any,
+    auth: str | None,
+    status: int,
+    code: str,
+    web_server: str,
+    token: str,
+    db_reader: None,
+) -> None:
+    credential = {None: None, "ok": token, "tampered": token[:-4] + "AAAA"}[auth]
+    request_id = f"err-{uuid.uuid4().hex}"
+
+    response = post_predict(web_server, ref, body, credential, request_id)
+
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert response.headers["x-request-id"] == request_id
+    assert not Prediction.objects.filter(request_id=request_id).exists()
+
+
+def test_get_is_not_allowed(web_server: str, token: str) -> None:
+    response = requests.get(f"{web_server}/api/v1/models/iris/predict/", timeout=5)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
