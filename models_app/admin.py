@@ -62,6 +62,9 @@ class MLModelAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training, upload or bootstrap, which validate artifacts
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # predictions point at versions: archive instead of deleting
+
     @admin.display(description="serving")
     def serving(self, obj: MLModel) -> str:
         return obj.serving_runtime
@@ -149,7 +152,7 @@ class MLModelAdmin(admin.ModelAdmin):
             except PlatformError as exc:
                 self.message_user(request, f"{model.ref}: {exc.message}", messages.ERROR)
         if done:
-            self.message_user(request, f"{', '.join(done)} {verb}.", messages.SUCCESS)
+            self.message_user(request, f"{verb.capitalize()}: {', '.join(done)}.", messages.SUCCESS)
 
 
 @admin.register(TrainingJob)
