@@ -55,6 +55,9 @@ class MLModel(models.Model):
     labels = models.JSONField(default=list, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     artifact = models.FileField(upload_to=artifact_path, max_length=500, blank=True)
+    artifact_sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="Digest of the artifact's bytes."
+    )
     serving_artifact = models.FileField(
         upload_to=artifact_path,
         max_length=500,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import skops.io as sio
@@ -50,6 +51,7 @@ def register_trained_model(
                     feature_names=list(trained.feature_names),
                     labels=list(trained.labels),
                     metrics=dict(trained.metrics),
+                    artifact_sha256=hashlib.sha256(skops_bytes).hexdigest(),
                     created_by_id=actor.user_id if actor else None,
                 )
                 model.artifact.save("model.skops", ContentFile(skops_bytes), save=False)

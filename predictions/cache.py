@@ -34,13 +34,14 @@ class PredictionCache:
         self._down_until = 0.0
         self._lock = threading.Lock()
 
-    def key(self, model_id: int, version: int, model_input: ModelInput) -> str:
+    def key(self, model_identity: str, model_input: ModelInput) -> str:
+        """`model_identity` must change whenever the model could answer differently."""
         if isinstance(model_input, TabularInput):
             canonical = orjson.dumps(model_input.rows, option=orjson.OPT_SERIALIZE_NUMPY)
         else:
             canonical = orjson.dumps(model_input.summary())
         digest = hashlib.sha256(canonical).hexdigest()
-        return f"{self.prefix}:pred:{model_id}:v{version}:{digest}"
+        return f"{self.prefix}:pred:{model_identity}:{digest}"
 
     def get(self, key: str) -> InferenceOutput | None:
         raw = self._call(lambda: self._client.get(key))

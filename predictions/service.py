@@ -61,9 +61,14 @@ def schema_of(model: MLModel) -> ModelSchema:
     return ModelSchema(ref=model.ref, task=model.task, feature_names=model.feature_names)
 
 
+def _cache_identity(model: MLModel) -> str:
+    """Version plus artifact digest: a new database reusing ids never reads another's answers."""
+    return f"{model.name}:{model.version}:{model.artifact_sha256 or model.pk}"
+
+
 def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bool]:
     cache = prediction_cache()
-    key = cache.key(model.pk, model.version, model_input)
+    key = cache.key(_cache_identity(model), model_input)
     hit = cache.get(key)
     if hit is not None:
         return hit, True
