@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 HTTP_PORT ?= $(or $(MLP_HTTP_PORT),8000)
 
-.PHONY: run test setup venv services browser migrate bootstrap static check lint format fmt typecheck clean
+.PHONY: run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
 
 run: setup migrate bootstrap static ## serve every process in the foreground (Ctrl-C stops all)
 	@scripts/print_urls.sh $(HTTP_PORT)
@@ -13,13 +13,16 @@ run: setup migrate bootstrap static ## serve every process in the foreground (Ct
 test: setup browser check ## the whole suite (lint, types, migrations, unit, end-to-end, browser)
 	$(PY) -m pytest
 
-setup: venv services
+setup: venv services imagenet
 
 venv:
 	@scripts/ensure_venv.sh
 
 services:
 	@scripts/ensure_services.sh
+
+imagenet: ## export EfficientNet-Lite0 to ONNX once (cached, keyed by its inputs)
+	@scripts/ensure_imagenet.sh
 
 browser:
 	@scripts/ensure_chromium.sh

@@ -142,6 +142,11 @@ MLP_GRPC_PORT = env_int("MLP_GRPC_PORT", 50051)
 # --- Inference ------------------------------------------------------------------------------------
 MLP_MAX_BATCH_SIZE = env_int("MLP_MAX_BATCH_SIZE", 1000)
 MLP_MAX_BODY_BYTES = env_int("MLP_MAX_BODY_BYTES", 10 * 1024 * 1024)
+MLP_MAX_IMAGE_BYTES = env_int("MLP_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
+MLP_MAX_IMAGE_PIXELS = env_int("MLP_MAX_IMAGE_PIXELS", 40_000_000)
+MLP_IMAGENET_ONNX = env_str(
+    "MLP_IMAGENET_ONNX", str(BASE_DIR / "var" / "build" / "efficientnet_lite0.onnx")
+)
 MLP_RUNTIME_CACHE_SIZE = env_int("MLP_RUNTIME_CACHE_SIZE", 16)
 MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)

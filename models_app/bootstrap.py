@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from models_app.models import MLModel, ModelStatus, Stage
+from models_app.pretrained import register_imagenet, register_sentiment
 from models_app.services import register_trained_model
 from models_app.training import BUILTIN_TABULAR
 
 logger = logging.getLogger(__name__)
 
 DEBUG_ADMIN = ("admin", "admin")
-BUILTIN_MODEL_NAMES: tuple[str, ...] = tuple(BUILTIN_TABULAR)
+BUILTIN_MODEL_NAMES: tuple[str, ...] = (*BUILTIN_TABULAR, "sentiment", "imagenet")
 
 
 @dataclass
 class BootstrapReport:
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     admin_user: str | None = None
     admin_is_default: bool = False
 
@@ -37,6 +40,25 @@ def bootstrap_models(report: BootstrapReport) -> None:
             name=name, trained=train(), actor=None, stage=Stage.PRODUCTION, by_platform=True
         )
         report.created.append(model.ref)
+
+
+def bootstrap_pretrained(report: BootstrapReport) -> None:
+    """Register the sentiment analyser and, when its ONNX export exists, the ImageNet model."""
+    if MLModel.objects.filter(name="sentiment", status=ModelStatus.READY).exists():
+        report.existing.append("sentiment")
+    else:
+        report.created.append(register_sentiment().ref)
+    if MLModel.objects.filter(name="imagenet", status=ModelStatus.READY).exists():
+        report.existing.append("imagenet")
+        return
+    onnx_path = Path(settings.MLP_IMAGENET_ONNX)
+    if not onnx_path.is_file():
+        report.skipped.append(
+            f"imagenet: no ONNX export at {onnx_path}; run `make imagenet` "
+            "(or set MLP_IMAGENET_ONNX)"
+        )
+        return
+    report.created.append(register_imagenet(onnx_path).ref)
 
 
 def bootstrap_admin(report: BootstrapReport) -> None:
@@ -60,5 +82,6 @@ def bootstrap_admin(report: BootstrapReport) -> None:
 def run_bootstrap() -> BootstrapReport:
     report = BootstrapReport()
     bootstrap_models(report)
+    bootstrap_pretrained(report)
     bootstrap_admin(report)
     return report

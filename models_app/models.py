@@ -54,6 +54,9 @@ class MLModel(models.Model):
     feature_names = models.JSONField(default=list, blank=True)
     labels = models.JSONField(default=list, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(
+        default=dict, blank=True, help_text="Runtime settings, e.g. sentiment thresholds."
+    )
     artifact = models.FileField(upload_to=artifact_path, max_length=500, blank=True)
     artifact_sha256 = models.CharField(
         max_length=64, blank=True, default="", help_text="Digest of the artifact's bytes."

@@ -15,8 +15,14 @@ from typing import Any
 from django.conf import settings
 
 from mlplatform.errors import InternalError
-from models_app.models import Framework, MLModel
+from models_app.models import Framework, MLModel, Task
+from models_app.runtimes.image_runtime import OnnxImageRuntime
 from models_app.runtimes.onnx_runtime import OnnxTabularRuntime
+from models_app.runtimes.sentiment_runtime import (
+    NEGATIVE_THRESHOLD,
+    POSITIVE_THRESHOLD,
+    VaderRuntime,
+)
 from models_app.runtimes.sklearn_runtime import SklearnRuntime
 
 logger = logging.getLogger(__name__)
@@ -71,6 +77,14 @@ def load_runtime(model: MLModel) -> Any:
     """Build a runtime from the stored artifacts: the verified ONNX copy first, else the source."""
     labels = list(model.labels) or None
     try:
+        if model.task == Task.IMAGE_CLASSIFICATION:
+            return OnnxImageRuntime.from_file(model.artifact.path, list(model.labels))
+        if model.task == Task.SENTIMENT and model.framework == Framework.VADER:
+            thresholds = model.config.get("thresholds", {})
+            return VaderRuntime(
+                positive=float(thresholds.get("positive", POSITIVE_THRESHOLD)),
+                negative=float(thresholds.get("negative", NEGATIVE_THRESHOLD)),
+            )
         if model.serving_artifact:
             return OnnxTabularRuntime.from_file(model.serving_artifact.path, labels)
         if model.framework == Framework.SKLEARN:

@@ -103,3 +103,47 @@ def _make_production(model: MLModel) -> None:
     )
     model.stage = Stage.PRODUCTION
     model.save(update_fields=["stage"])
+
+
+def register_prebuilt_model(
+    *,
+    name: str,
+    task: str,
+    framework: str,
+    artifact: bytes | None,
+    artifact_filename: str = "",
+    labels: list[str] | None = None,
+    config: dict[str, object] | None = None,
+    description: str = "",
+    identity: str = "",
+    actor: Principal | None,
+    stage: str = Stage.NONE,
+    by_platform: bool = False,
+) -> MLModel:
+    """Register a model that needs no training here (pretrained ONNX, lexicon-based analysers).
+
+    `identity` stands in for the artifact digest when there is no artifact file (e.g. the lexicon
+    version), so cached predictions stay tied to what produced them.
+    """
+    if not by_platform:
+        require_staff(actor)
+    digest = hashlib.sha256(artifact).hexdigest() if artifact is not None else identity
+    with transaction.atomic():
+        model = MLModel(
+            name=name,
+            version=next_version(name),
+            task=task,
+            framework=framework,
+            status=ModelStatus.READY,
+            description=description,
+            labels=list(labels or []),
+            config=dict(config or {}),
+            artifact_sha256=digest,
+            created_by_id=actor.user_id if actor else None,
+        )
+        if artifact is not None:
+            model.artifact.save(artifact_filename, ContentFile(artifact), save=False)
+        model.save()
+        if stage == Stage.PRODUCTION:
+            _make_production(model)
+    return model

@@ -31,7 +31,13 @@ class ModelSchema:
     feature_names: Sequence[str]
 
 
-def parse_input(payload: Any, schema: ModelSchema, *, max_batch: int) -> ModelInput:
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    max_batch: int = 1000
+    max_image_bytes: int = 10 * 1024 * 1024
+
+
+def parse_input(payload: Any, schema: ModelSchema, *, limits: InputLimits) -> ModelInput:
     """Turn a request body into the model's typed input, or raise InvalidInput."""
     if not isinstance(payload, Mapping):
         raise InvalidInput(
@@ -43,10 +49,10 @@ def parse_input(payload: Any, schema: ModelSchema, *, max_batch: int) -> ModelIn
     elif schema.task == "sentiment":
         parsed = _parse_texts(payload, schema)
     elif schema.task == "image-classification":
-        parsed = _parse_images(payload, schema)
+        parsed = _parse_images(payload, schema, limits.max_image_bytes)
     else:
         raise InvalidInput(f"model {schema.ref} has unknown task {schema.task!r}")
-    _check_batch_size(_batch_len(parsed), max_batch)
+    _check_batch_size(_batch_len(parsed), limits.max_batch)
     return parsed
 
 
@@ -172,7 +178,7 @@ def _check_text(value: Any, where: str) -> None:
         raise InvalidInput(f"{where} must be a string, got {_type_name(value)}")
 
 
-def _parse_images(payload: Mapping[str, Any], schema: ModelSchema) -> ImageInput:
+def _parse_images(payload: Mapping[str, Any], schema: ModelSchema, max_bytes: int) -> ImageInput:
     _refuse_foreign_forms(payload, schema, ("X", "instances", "text", "texts"))
     top_k = _top_k(payload.get("top_k", 3))
     if "images" in payload:
@@ -182,16 +188,15 @@ def _parse_images(payload: Mapping[str, Any], schema: ModelSchema) -> ImageInput
             raise InvalidInput(
                 f"'images' must be a list of base64 strings, got {_type_name(images)}"
             )
-        decoded = [_image_bytes(img, f"images[{i}]") for i, img in enumerate(images)]
+        decoded = [_image_bytes(img, f"images[{i}]", max_bytes) for i, img in enumerate(images)]
         return ImageInput(images=decoded, single=False, top_k=top_k)
     if "image" in payload:
-        return ImageInput(
-            images=[_image_bytes(payload["image"], "image")], single=True, top_k=top_k
-        )
+        image = _image_bytes(payload["image"], "image", max_bytes)
+        return ImageInput(images=[image], single=True, top_k=top_k)
     raise InvalidInput(f"model {schema.ref} ({schema.task}) needs 'image' or 'images'")
 
 
-def _image_bytes(value: Any, where: str) -> bytes:
+def _image_bytes(value: Any, where: str, max_bytes: int) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
     elif isinstance(value, str):
@@ -204,6 +209,10 @@ def _image_bytes(value: Any, where: str) -> bytes:
         raise InvalidInput(f"{where} must be base64-encoded image bytes, got {_type_name(value)}")
     if not data:
         raise InvalidInput(f"{where} is empty")
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            f"{where} is {len(data)} bytes, over the limit of {max_bytes} (MLP_MAX_IMAGE_BYTES)"
+        )
     return data
 
 

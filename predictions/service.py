@@ -18,7 +18,7 @@ from models_app.selectors import resolve_ready_model
 from predictions.cache import prediction_cache
 from predictions.inference import run_runtime
 from predictions.models import Prediction
-from predictions.parsing import ModelSchema, parse_input
+from predictions.parsing import InputLimits, ModelSchema, parse_input
 from predictions.recording import recorder
 from predictions.schemas import InferenceOutput, ModelInput, PredictionResult, PredictRequest
 
@@ -30,9 +30,7 @@ def predict(request: PredictRequest) -> PredictionResult:
     started = time.perf_counter()
     principal = require_authenticated(request.principal)
     model = resolve_ready_model(request.model_ref)
-    model_input = parse_input(
-        request.payload, schema_of(model), max_batch=settings.MLP_MAX_BATCH_SIZE
-    )
+    model_input = parse_input(request.payload, schema_of(model), limits=input_limits())
     output, cached = _infer(model, model_input)
     latency_ms = (time.perf_counter() - started) * 1000.0
     result = PredictionResult(
@@ -57,6 +55,12 @@ def predict(request: PredictRequest) -> PredictionResult:
     return result
 
 
+def input_limits() -> InputLimits:
+    return InputLimits(
+        max_batch=settings.MLP_MAX_BATCH_SIZE, max_image_bytes=settings.MLP_MAX_IMAGE_BYTES
+    )
+
+
 def schema_of(model: MLModel) -> ModelSchema:
     return ModelSchema(ref=model.ref, task=model.task, feature_names=model.feature_names)
 
@@ -72,6 +76,6 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
     hit = cache.get(key)
     if hit is not None:
         return hit, True
-    output = run_runtime(get_runtime(model), model_input)
+    output = run_runtime(get_runtime(model), model_input, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
     cache.set(key, output)
     return output, False

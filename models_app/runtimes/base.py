@@ -41,3 +41,7 @@ def to_floats(values: np.ndarray) -> list[float]:
 
 def probability_dicts(labels: list[str], matrix: np.ndarray) -> list[dict[str, float]]:
     return [dict(zip(labels, to_floats(row), strict=True)) for row in np.asarray(matrix)]
+
+
+class UnusableInput(ValueError):
+    """The input is well-formed JSON but the model cannot use it (not an image, truncated...)."""

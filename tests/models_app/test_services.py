@@ -102,7 +102,7 @@ def test_bootstrap_is_idempotent(db: None) -> None:
     report = run_bootstrap()
 
     assert report.created == []
-    assert sorted(report.existing) == ["demo", "diabetes", "iris"]
+    assert sorted(report.existing) == ["demo", "diabetes", "imagenet", "iris", "sentiment"]
     assert list(MLModel.objects.values_list("name", "version")) == before
 
 

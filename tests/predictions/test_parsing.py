@@ -8,23 +8,24 @@ from typing import Any
 import pytest
 
 from mlplatform.errors import InvalidInput
-from predictions.parsing import ModelSchema, parse_input
+from predictions.parsing import InputLimits, ModelSchema, parse_input
 from predictions.schemas import ImageInput, TextInput
 
 SENTIMENT = ModelSchema(ref="sentiment:1", task="sentiment", feature_names=[])
 IMAGES = ModelSchema(ref="imagenet:1", task="image-classification", feature_names=[])
+LIMITS = InputLimits(max_batch=10, max_image_bytes=1000)
 PNG_BYTES = b"\x89PNG\r\n\x1a\n-not-really"
 PNG_B64 = base64.b64encode(PNG_BYTES).decode()
 
 
 def test_text_is_one_instance() -> None:
-    parsed = parse_input({"text": "I love it", "id": 3}, SENTIMENT, max_batch=10)
+    parsed = parse_input({"text": "I love it", "id": 3}, SENTIMENT, limits=LIMITS)
 
     assert parsed == TextInput(texts=["I love it"], single=True)
 
 
 def test_texts_is_a_batch() -> None:
-    parsed = parse_input({"texts": ["a", "b"]}, SENTIMENT, max_batch=10)
+    parsed = parse_input({"texts": ["a", "b"]}, SENTIMENT, limits=LIMITS)
 
     assert parsed == TextInput(texts=["a", "b"], single=False)
 
@@ -43,7 +44,7 @@ def test_texts_is_a_batch() -> None:
 )
 def test_text_errors(_case: str, payload: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_input(payload, SENTIMENT, max_batch=10)
+        parse_input(payload, SENTIMENT, limits=LIMITS)
 
     assert message in caught.value.message
 
@@ -59,7 +60,7 @@ def test_text_errors(_case: str, payload: dict[str, Any], message: str) -> None:
     ],
 )
 def test_image_forms(_case: str, payload: dict[str, Any], expected: ImageInput) -> None:
-    assert parse_input(payload, IMAGES, max_batch=10) == expected
+    assert parse_input(payload, IMAGES, limits=LIMITS) == expected
 
 
 @pytest.mark.parametrize(
@@ -76,14 +77,23 @@ def test_image_forms(_case: str, payload: dict[str, Any], expected: ImageInput) 
 )
 def test_image_errors(_case: str, payload: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_input(payload, IMAGES, max_batch=10)
+        parse_input(payload, IMAGES, limits=LIMITS)
 
     assert message in caught.value.message
 
 
 def test_images_are_recorded_by_digest_not_bytes() -> None:
-    parsed = parse_input({"image": PNG_B64}, IMAGES, max_batch=10)
+    parsed = parse_input({"image": PNG_B64}, IMAGES, limits=LIMITS)
 
     summary = parsed.summary()
     assert summary["images"][0]["bytes"] == len(PNG_BYTES)
     assert len(summary["images"][0]["sha256"]) == 64
+
+
+def test_image_over_the_byte_limit() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_input({"image": b"x" * 1001}, IMAGES, limits=LIMITS)
+
+    assert (
+        caught.value.message == "image is 1001 bytes, over the limit of 1000 (MLP_MAX_IMAGE_BYTES)"
+    )

@@ -274,12 +274,12 @@ def test_missing_artifact_is_internal(user_principal: Any) -> None:
 def test_cache_entries_of_another_artifact_are_never_served(user_principal: Any) -> None:
     """A fresh database reuses ids; an answer cached for another artifact must not leak in."""
     from predictions.cache import prediction_cache
-    from predictions.parsing import parse_input
+    from predictions.parsing import InputLimits, parse_input
     from predictions.schemas import InferenceOutput
 
     iris = MLModel.objects.get(name="iris", version=1)
     payload = {"X": [[6.1, 2.8, 4.7, 1.2]]}
-    model_input = parse_input(payload, service.schema_of(iris), max_batch=10)
+    model_input = parse_input(payload, service.schema_of(iris), limits=InputLimits())
     cache = prediction_cache()
     cache.set(cache.key(f"iris:1:{'0' * 64}", model_input), InferenceOutput(["virginica"]))
 

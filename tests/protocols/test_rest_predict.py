@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import sklearn
 
 from predictions.models import Prediction
 
@@ -54,7 +57,7 @@ def test_health_and_readiness(web_server: str) -> None:
         "checks": {
             "database": "ok",
             "redis": "ok",
-            "models": {"demo": "ok", "iris": "ok", "diabetes": "ok"},
+            "models": dict.fromkeys(("demo", "iris", "diabetes", "sentiment", "imagenet"), "ok"),
         },
     }
 
@@ -147,3 +150,31 @@ def test_get_is_not_allowed(web_server: str, token: str) -> None:
 
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+def test_sentiment_over_rest(web_server: str, token: str) -> None:
+    response = post_predict(web_server, "sentiment", {"texts": ["I love it!", "Awful."]}, token)
+
+    assert response.status_code == 200
+    labels = [p["classification"] for p in response.json()["predictions"]]
+    assert labels == ["Positive", "Negative"]
+
+
+def test_image_over_rest(web_server: str, token: str) -> None:
+    photo = (Path(sklearn.__file__).parent / "datasets" / "images" / "china.jpg").read_bytes()
+
+    response = post_predict(
+        web_server, "imagenet", {"image": base64.b64encode(photo).decode()}, token
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["prediction"][0]["class"] == "palace"
+
+
+def test_non_image_over_rest_is_400(web_server: str, token: str) -> None:
+    response = post_predict(
+        web_server, "imagenet", {"image": base64.b64encode(b"text").decode()}, token
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_input"

@@ -18,6 +18,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"registered {ref}"))
         for name in report.existing:
             self.stdout.write(f"{name}: ready version exists, kept")
+        for reason in report.skipped:
+            self.stdout.write(self.style.WARNING(f"skipped {reason}"))
         if report.admin_is_default:
             self.stdout.write(
                 self.style.WARNING(
