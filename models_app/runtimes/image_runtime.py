@@ -60,7 +60,7 @@ def preprocess(image: Image.Image) -> np.ndarray:
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 class OnnxImageRuntime:
