@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 HTTP_PORT ?= $(or $(MLP_HTTP_PORT),8000)
 
-.PHONY: run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
+.PHONY: bench run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
 
 run: setup migrate bootstrap static ## serve every process in the foreground (Ctrl-C stops all)
 	@scripts/print_urls.sh $(HTTP_PORT)
@@ -12,6 +12,10 @@ run: setup migrate bootstrap static ## serve every process in the foreground (Ct
 
 test: setup browser check ## the whole suite (lint, types, migrations, unit, end-to-end, browser)
 	$(PY) -m pytest
+
+bench: setup ## runtime benchmarks (pytest-benchmark): per-row sklearn vs ONNX, images, text
+	$(PY) -m pytest bench -q -p no:randomly --benchmark-only --benchmark-columns=min,median,mean,ops \
+		--benchmark-sort=name --benchmark-group-by=group
 
 setup: venv services imagenet
 
