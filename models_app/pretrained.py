@@ -24,8 +24,9 @@ def imagenet_labels() -> list[str]:
 
 
 def vader_identity() -> str:
+    """The lexicon is VADER's artifact: its digest identifies what produced a score."""
     lexicon = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
-    return "vader-" + hashlib.sha256(lexicon.read_bytes()).hexdigest()
+    return hashlib.sha256(lexicon.read_bytes()).hexdigest()
 
 
 def register_sentiment() -> MLModel:
