@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "models_app",
     "predictions",
 ]
@@ -131,6 +134,39 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "mlplatform.drf_errors.platform_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "mlplatform.pagination.PlatformPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("MLP_THROTTLE_ANON", "60/min"),
+        "user": env_str("MLP_THROTTLE_USER", "6000/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MLPlatform API",
+    "DESCRIPTION": (
+        "Model registry and predictions. Get a token at /api/v1/auth/token/ and send "
+        "`Authorization: Bearer <token>`; the same token works on every protocol."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "tryItOutEnabled": True},
+    "ENUM_NAME_OVERRIDES": {
+        "TaskEnum": "models_app.models.Task",
+        "TrainableTaskEnum": "models_app.models.UPLOAD_TASK_CHOICES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "predictions.rest.openapi.add_predict_operation",
+    ],
 }
 
 # --- Services -------------------------------------------------------------------------------------

@@ -1,19 +1,32 @@
 """Django routes. The REST predict hot path is served before Django, in mlplatform.asgi."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from mlplatform import health
+from mlplatform import health, openapi  # noqa: F401  (registers the JWT scheme)
+from models_app.rest.views import MLModelViewSet, TrainingJobViewSet
+from predictions.rest.views import PredictionViewSet
 
 admin.site.site_header = "MLPlatform administration"
 admin.site.site_title = "MLPlatform"
 admin.site.index_title = "Model registry"
 
+api_v1 = DefaultRouter()
+api_v1.register("models", MLModelViewSet, basename="mlmodel")
+api_v1.register("training-jobs", TrainingJobViewSet, basename="trainingjob")
+api_v1.register("predictions", PredictionViewSet, basename="prediction")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/v1/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("api/v1/", include(api_v1.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -15,6 +15,12 @@ class Task(models.TextChoices):
     IMAGE_CLASSIFICATION = "image-classification"
 
 
+UPLOAD_TASK_CHOICES = [
+    (Task.REGRESSION.value, Task.REGRESSION.label),
+    (Task.CLASSIFICATION.value, Task.CLASSIFICATION.label),
+]
+
+
 class Framework(models.TextChoices):
     SKLEARN = "sklearn"
     ONNX = "onnx"
@@ -122,6 +128,8 @@ class TrainingJob(models.Model):
     algorithm = models.CharField(max_length=64)
     dataset = models.CharField(max_length=64, blank=True, default="")
     data = models.JSONField(null=True, blank=True)
+    task = models.CharField(max_length=32, choices=Task.choices, default=Task.REGRESSION)
+    feature_names = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True

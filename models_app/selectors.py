@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
+from mlplatform.auth import Principal, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
-from models_app.models import MLModel, ModelStatus, Stage
+from models_app.models import MLModel, ModelStatus, Stage, TrainingJob
 
 
 def resolve_model_ref(ref: str | int) -> MLModel:
@@ -58,3 +61,9 @@ def next_version(name: str) -> int:
         MLModel.objects.filter(name=name).order_by("-version").values_list("version", flat=True)
     )
     return (latest.first() or 0) + 1
+
+
+def visible_training_jobs(actor: Principal | None) -> QuerySet[TrainingJob]:
+    """Training jobs are staff business."""
+    require_staff(actor)
+    return TrainingJob.objects.select_related("model").order_by("-created_at")

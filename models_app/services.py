@@ -11,8 +11,11 @@ from django.db import IntegrityError, transaction
 
 from mlplatform.auth import Principal, require_staff
 from mlplatform.errors import InvalidInput, ModelNotReady
+from models_app.algorithms import build_estimator
+from models_app.artifacts import check_artifact
 from models_app.conversion import convert_to_onnx
-from models_app.models import Framework, MLModel, ModelStatus, Stage
+from models_app.datasets import inline_dataset, load_bundled
+from models_app.models import Framework, MLModel, ModelStatus, Stage, TrainingJob
 from models_app.selectors import next_version
 from models_app.training import TrainedModel
 
@@ -147,3 +150,93 @@ def register_prebuilt_model(
         if stage == Stage.PRODUCTION:
             _make_production(model)
     return model
+
+
+def register_uploaded_model(
+    *,
+    name: str,
+    task: str,
+    filename: str,
+    data: bytes,
+    feature_names: list[str],
+    labels: list[str],
+    description: str,
+    actor: Principal | None,
+) -> MLModel:
+    """Validate an uploaded .skops/.onnx artifact, then store it as the next version of `name`."""
+    require_staff(actor)
+    checked = check_artifact(
+        filename=filename, data=data, task=task, feature_names=feature_names, labels=labels
+    )
+    onnx_bytes = None
+    if checked.estimator is not None:
+        onnx_bytes = convert_to_onnx(checked.estimator, checked.probe)
+    extension = ".skops" if checked.framework == Framework.SKLEARN else ".onnx"
+    with transaction.atomic():
+        model = MLModel(
+            name=name,
+            version=next_version(name),
+            task=task,
+            framework=checked.framework,
+            status=ModelStatus.READY,
+            description=description,
+            feature_names=list(feature_names),
+            labels=checked.labels,
+            artifact_sha256=hashlib.sha256(data).hexdigest(),
+            created_by_id=actor.user_id if actor else None,
+        )
+        model.artifact.save(f"model{extension}", ContentFile(data), save=False)
+        if onnx_bytes is not None:
+            model.serving_artifact.save("model.onnx", ContentFile(onnx_bytes), save=False)
+        model.save()
+    return model
+
+
+def update_model(
+    *, model: MLModel, actor: Principal | None, description: str | None, stage: str | None
+) -> MLModel:
+    """PATCH semantics: change the description and/or the stage (via promote_model)."""
+    require_staff(actor)
+    if description is not None:
+        model.description = description
+        model.save(update_fields=["description"])
+    if stage is not None:
+        promote_model(model=model, stage=stage, actor=actor)
+    return model
+
+
+def start_training_job(
+    *,
+    name: str,
+    algorithm: str,
+    dataset: str | None,
+    data: dict[str, object] | None,
+    params: dict[str, object],
+    task: str | None,
+    feature_names: list[str] | None,
+    actor: Principal | None,
+) -> TrainingJob:
+    """Validate a training request up front (400 rather than a failed job), then queue it."""
+    require_staff(actor)
+    if bool(dataset) == (data is not None):
+        raise InvalidInput("give exactly one of 'dataset' (a bundled data set) or 'data' ({X, y})")
+    source = (
+        load_bundled(dataset)
+        if dataset
+        else inline_dataset(data, task=task, feature_names=feature_names)
+    )
+    if task and task != source.task:
+        raise InvalidInput(f"dataset {dataset!r} is a {source.task} data set, not {task}")
+    build_estimator(algorithm, source.task, params)
+    job = TrainingJob.objects.create(
+        name=name,
+        algorithm=algorithm,
+        dataset=dataset or "",
+        data=data if data is not None else None,
+        params=dict(params),
+        task=source.task,
+        feature_names=list(feature_names or []),
+        message="queued",
+        created_by_id=actor.user_id if actor else None,
+    )
+    return job

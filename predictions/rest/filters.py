@@ -1,0 +1,31 @@
+"""Filters of the prediction list: model (name, name:version or id), protocol, cached, time."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+
+from predictions.models import Prediction, Protocol
+
+
+class PredictionFilter(django_filters.FilterSet):
+    model = django_filters.CharFilter(
+        method="filter_model", help_text="A model name, `name:version`, or a model id."
+    )
+    protocol = django_filters.ChoiceFilter(choices=Protocol.choices)
+    cached = django_filters.BooleanFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Prediction
+        fields = ("model", "protocol", "cached")
+
+    def filter_model(
+        self, queryset: QuerySet[Prediction], name: str, value: str
+    ) -> QuerySet[Prediction]:
+        if value.isdigit():
+            return queryset.filter(model_id=int(value))
+        model_name, _, version = value.partition(":")
+        rows = queryset.filter(model__name=model_name)
+        return rows.filter(model__version=int(version)) if version.isdigit() else rows

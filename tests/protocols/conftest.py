@@ -1,0 +1,62 @@
+"""Clients for the end-to-end protocol tests: tokens from the real token endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN
+
+
+def obtain_token(base_url: str, username: str, password: str) -> str:
+    response = requests.post(
+        f"{base_url}/api/v1/auth/token/",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+@pytest.fixture(scope="session")
+def user_jwt(web_server: str) -> str:
+    return obtain_token(web_server, "alice", "alice-password")
+
+
+@pytest.fixture(scope="session")
+def staff_jwt(web_server: str) -> str:
+    return obtain_token(web_server, *ADMIN)
+
+
+class Api:
+    """A tiny REST client bound to a base URL and a token."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __getattr__(self, method: str) -> Any:
+        def call(path: str, **kwargs: Any) -> requests.Response:
+            kwargs.setdefault("timeout", 30)
+            return self.session.request(method.upper(), f"{self.base_url}{path}", **kwargs)
+
+        return call
+
+
+@pytest.fixture(scope="session")
+def user_api(web_server: str, user_jwt: str) -> Api:
+    return Api(web_server, user_jwt)
+
+
+@pytest.fixture(scope="session")
+def staff_api(web_server: str, staff_jwt: str) -> Api:
+    return Api(web_server, staff_jwt)
+
+
+@pytest.fixture(scope="session")
+def anon_api(web_server: str) -> Api:
+    return Api(web_server, None)
