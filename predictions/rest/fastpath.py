@@ -23,6 +23,7 @@ from mlplatform.errors import InternalError, InvalidInput, PlatformError
 from mlplatform.http_errors import http_status_for
 from predictions import service
 from predictions.models import Protocol
+from predictions.rest.multipart import is_multipart, parse_multipart
 from predictions.schemas import PredictionResult, PredictRequest
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,15 @@ class PredictFastPath:
             return
         try:
             body = await self._read_body(receive)
+            content_type = headers.get("content-type", "")
+            payload = (
+                parse_multipart(content_type, body)
+                if is_multipart(content_type)
+                else _json_object(body)
+            )
             request = PredictRequest(
                 model_ref=ref,
-                payload=_json_object(body),
+                payload=payload,
                 protocol=Protocol.REST,
                 principal=principal_from_authorization(headers.get("authorization")),
                 request_id=request_id,

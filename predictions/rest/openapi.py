@@ -35,6 +35,16 @@ PREDICT_REQUEST = {
     "additionalProperties": {"type": "number", "description": "A named feature (flat form)."},
 }
 
+MULTIPART_REQUEST = {
+    "type": "object",
+    "description": "Image models: the photo as a file field `image` (or several `images`).",
+    "properties": {
+        "image": {"type": "string", "format": "binary"},
+        "top_k": {"type": "integer", "minimum": 1, "maximum": 20, "default": 3},
+        "id": {"type": "string"},
+    },
+}
+
 PREDICTION_ENVELOPE = {
     "type": "object",
     "required": ["model", "predictions", "cached", "latency_ms"],
@@ -144,7 +154,8 @@ def add_predict_operation(result: dict[str, Any], **_: Any) -> dict[str, Any]:
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": _ref("PredictRequest"), "examples": EXAMPLES}
+                    "application/json": {"schema": _ref("PredictRequest"), "examples": EXAMPLES},
+                    "multipart/form-data": {"schema": MULTIPART_REQUEST},
                 },
             },
             "security": [{"jwtAuth": []}],

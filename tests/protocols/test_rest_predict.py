@@ -178,3 +178,53 @@ def test_non_image_over_rest_is_400(web_server: str, token: str) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_input"
+
+
+def test_image_as_multipart_file(web_server: str, token: str) -> None:
+    photo = (Path(sklearn.__file__).parent / "datasets" / "images" / "flower.jpg").read_bytes()
+
+    response = requests.post(
+        f"{web_server}/api/v1/models/imagenet/predict/",
+        files={"image": ("flower.jpg", photo, "image/jpeg")},
+        data={"top_k": "5", "id": "upload-1"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["prediction"][0]["class"] == "daisy"
+    assert len(body["prediction"]) == 5
+    assert body["id"] == "upload-1"
+
+
+def test_several_multipart_images(web_server: str, token: str) -> None:
+    images = Path(sklearn.__file__).parent / "datasets" / "images"
+    files = [
+        ("images", ("a.jpg", (images / "china.jpg").read_bytes(), "image/jpeg")),
+        ("images", ("b.jpg", (images / "flower.jpg").read_bytes(), "image/jpeg")),
+    ]
+
+    response = requests.post(
+        f"{web_server}/api/v1/models/imagenet/predict/",
+        files=files,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+    assert [p[0]["class"] for p in response.json()["predictions"]] == ["palace", "daisy"]
+
+
+def test_malformed_multipart_is_400(web_server: str, token: str) -> None:
+    response = requests.post(
+        f"{web_server}/api/v1/models/imagenet/predict/",
+        data=b"--xyz\r\nnot a header line\r\n",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "multipart/form-data; boundary=xyz",
+        },
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_input"
