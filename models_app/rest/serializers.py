@@ -13,7 +13,9 @@ from models_app.models import UPLOAD_TASK_CHOICES, MLModel, Stage, TrainingJob
 class MLModelSerializer(serializers.ModelSerializer[MLModel]):
     ref = serializers.CharField(read_only=True, help_text="`name:version`, usable as `{ref}`.")
     serving_runtime = serializers.CharField(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = MLModel

@@ -10,7 +10,7 @@ from predictions.models import Prediction
 class PredictionSerializer(serializers.ModelSerializer[Prediction]):
     model = serializers.CharField(source="model.ref", read_only=True)
     model_id = serializers.IntegerField(read_only=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Prediction
