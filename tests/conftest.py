@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 from django.conf import settings
 
 from mlplatform.tokens import access_token_for
@@ -157,3 +158,23 @@ def db_reader(django_db_blocker: Any) -> Iterator[None]:
     """Database reads outside a test transaction, to see what server processes committed."""
     with django_db_blocker.unblock():
         yield
+
+
+def obtain_token(base_url: str, username: str, password: str) -> str:
+    response = requests.post(
+        f"{base_url}/api/v1/auth/token/",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+@pytest.fixture(scope="session")
+def user_jwt(web_server: str) -> str:
+    return obtain_token(web_server, "alice", "alice-password")
+
+
+@pytest.fixture(scope="session")
+def staff_jwt(web_server: str) -> str:
+    return obtain_token(web_server, *ADMIN)

@@ -113,13 +113,21 @@ EXAMPLES = {
 }
 
 ERROR_RESPONSES = {
-    "400": "invalid_input: the body does not fit the model (the message names the field)",
-    "401": "unauthenticated: missing, expired or invalid token",
-    "404": "model_not_found",
-    "409": "model_not_ready: the version is queued, training, failed or archived",
-    "500": "internal",
-    "503": "unavailable: the prediction could not be recorded",
+    "400": ("invalid_input", "X[0][1] (sepal_width) must be a number, got string 'a'"),
+    "401": ("unauthenticated", "authentication required: send 'Authorization: Bearer <token>'"),
+    "404": ("model_not_found", "model 'iris:9' does not exist"),
+    "409": ("model_not_ready", "model 'iris:2' is training, not ready"),
+    "500": ("internal", "the model failed to run on this input"),
+    "503": ("unavailable", "the prediction could not be recorded; try again"),
 }
+
+
+def _error_response(code: str, message: str) -> dict[str, Any]:
+    example = {"error": {"code": code, "message": message, "details": None}}
+    return {
+        "description": f"`{code}`: {message}",
+        "content": {"application/json": {"schema": _ref("ErrorEnvelope"), "example": example}},
+    }
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -132,7 +140,6 @@ def add_predict_operation(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     schemas["PredictRequest"] = PREDICT_REQUEST
     schemas["PredictionEnvelope"] = PREDICTION_ENVELOPE
     schemas["ErrorEnvelope"] = ERROR_ENVELOPE
-    error = {"application/json": {"schema": _ref("ErrorEnvelope")}}
     result["paths"][PREDICT_PATH] = {
         "post": {
             "operationId": "models_predict",
@@ -165,8 +172,8 @@ def add_predict_operation(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("PredictionEnvelope")}},
                 },
                 **{
-                    code: {"description": text, "content": error}
-                    for code, text in ERROR_RESPONSES.items()
+                    status: _error_response(code, message)
+                    for status, (code, message) in ERROR_RESPONSES.items()
                 },
             },
         }

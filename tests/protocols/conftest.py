@@ -7,28 +7,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ADMIN
-
-
-def obtain_token(base_url: str, username: str, password: str) -> str:
-    response = requests.post(
-        f"{base_url}/api/v1/auth/token/",
-        json={"username": username, "password": password},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access"])
-
-
-@pytest.fixture(scope="session")
-def user_jwt(web_server: str) -> str:
-    return obtain_token(web_server, "alice", "alice-password")
-
-
-@pytest.fixture(scope="session")
-def staff_jwt(web_server: str) -> str:
-    return obtain_token(web_server, *ADMIN)
-
 
 class Api:
     """A tiny REST client bound to a base URL and a token."""
