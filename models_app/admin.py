@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib import admin, messages
@@ -34,7 +35,7 @@ class MLModelAdmin(admin.ModelAdmin):
     ordering = ("name", "-version")
     date_hierarchy = "created_at"
     list_per_page = 50
-    actions = ("promote_to_production", "promote_to_staging", "archive_versions")
+    actions = ("promote_to_production", "promote_to_staging", "archive_versions", "retrain")
     readonly_fields = (
         "name",
         "version",
@@ -48,6 +49,7 @@ class MLModelAdmin(admin.ModelAdmin):
         "feature_list",
         "label_list",
         "metrics_table",
+        "plot",
         "created_at",
         "created_by",
     )
@@ -55,7 +57,7 @@ class MLModelAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "version", "task", "framework", "serving", "description")}),
         ("Lifecycle", {"fields": ("status", "stage", "created_at", "created_by")}),
         ("Schema", {"fields": ("feature_list", "label_list")}),
-        ("Evaluation", {"fields": ("metrics_table",)}),
+        ("Evaluation", {"fields": ("metrics_table", "plot")}),
         ("Artifacts", {"fields": ("artifact_link", "serving_artifact_link")}),
     )
 
@@ -103,6 +105,20 @@ class MLModelAdmin(admin.ModelAdmin):
             sorted(obj.metrics.items()),
         )
         return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="evaluation plot")
+    def plot(self, obj: MLModel) -> str:
+        if not obj.evaluation_plot:
+            return "—"
+        try:
+            with obj.evaluation_plot.open("rb") as handle:
+                encoded = base64.b64encode(handle.read()).decode()
+        except OSError:
+            return "missing on disk"
+        return format_html(
+            "<img alt='evaluation plot' style='max-width:520px' src='data:image/png;base64,{}'>",
+            encoded,
+        )
 
     @admin.display(description="artifact (source of truth)")
     def artifact_link(self, obj: MLModel) -> str:

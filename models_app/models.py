@@ -67,6 +67,12 @@ class MLModel(models.Model):
     artifact_sha256 = models.CharField(
         max_length=64, blank=True, default="", help_text="Digest of the artifact's bytes."
     )
+    evaluation_plot = models.FileField(
+        upload_to=artifact_path,
+        max_length=500,
+        blank=True,
+        help_text="Confusion matrix (classifiers) or predicted vs actual (regressors), PNG.",
+    )
     serving_artifact = models.FileField(
         upload_to=artifact_path,
         max_length=500,
@@ -134,8 +140,13 @@ class TrainingJob(models.Model):
     status = models.CharField(
         max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
+    auto_promote = models.BooleanField(default=False)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.CharField(max_length=255, blank=True, default="")
+    progress_log = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     model = models.ForeignKey(

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from mlplatform.auth import Principal, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
+from mlplatform.ids import as_db_id
 from models_app.models import MLModel, ModelStatus, Stage, TrainingJob
 
 
@@ -19,15 +20,17 @@ def resolve_model_ref(ref: str | int) -> MLModel:
     if not text:
         raise InvalidInput("model reference is empty")
     if text.isdigit():
-        model = MLModel.objects.filter(pk=int(text)).first()
+        model_id = as_db_id(text)
+        model = MLModel.objects.filter(pk=model_id).first() if model_id else None
         if model is None:
             raise ModelNotFound(f"no model with id {text}")
         return model
     if ":" in text:
         name, _, version = text.partition(":")
+        number = as_db_id(version)
         if not version.isdigit():
             raise InvalidInput(f"model reference {text!r}: version must be a positive integer")
-        model = MLModel.objects.filter(name=name, version=int(version)).first()
+        model = MLModel.objects.filter(name=name, version=number).first() if number else None
         if model is None:
             raise ModelNotFound(f"model {text!r} does not exist")
         return model

@@ -15,6 +15,7 @@ from models_app.algorithms import build_estimator
 from models_app.artifacts import check_artifact
 from models_app.conversion import convert_to_onnx
 from models_app.datasets import inline_dataset, load_bundled
+from models_app.dispatch import dispatch_training_job
 from models_app.models import Framework, MLModel, ModelStatus, Stage, TrainingJob
 from models_app.selectors import next_version
 from models_app.training import TrainedModel
@@ -54,12 +55,16 @@ def register_trained_model(
                     feature_names=list(trained.feature_names),
                     labels=list(trained.labels),
                     metrics=dict(trained.metrics),
+                    config={"training": trained.recipe} if trained.recipe else {},
                     artifact_sha256=hashlib.sha256(skops_bytes).hexdigest(),
                     created_by_id=actor.user_id if actor else None,
                 )
                 model.artifact.save("model.skops", ContentFile(skops_bytes), save=False)
                 if onnx_bytes is not None:
                     model.serving_artifact.save("model.onnx", ContentFile(onnx_bytes), save=False)
+                if trained.evaluation_plot:
+                    plot = ContentFile(trained.evaluation_plot)
+                    model.evaluation_plot.save("evaluation.png", plot, save=False)
                 model.save()
                 if stage == Stage.PRODUCTION:
                     _make_production(model)
@@ -215,6 +220,7 @@ def start_training_job(
     task: str | None,
     feature_names: list[str] | None,
     actor: Principal | None,
+    auto_promote: bool = False,
 ) -> TrainingJob:
     """Validate a training request up front (400 rather than a failed job), then queue it."""
     require_staff(actor)
@@ -236,7 +242,20 @@ def start_training_job(
         params=dict(params),
         task=source.task,
         feature_names=list(feature_names or []),
+        auto_promote=auto_promote,
         message="queued",
         created_by_id=actor.user_id if actor else None,
     )
+    transaction.on_commit(lambda: dispatch_training_job(job.pk))
     return job
+
+
+def promote_model_by_platform(*, model: MLModel, stage: str) -> MLModel:
+    """Promotion decided by the platform itself (a job's auto_promote), not by a user."""
+    with transaction.atomic():
+        if stage == Stage.PRODUCTION:
+            _make_production(model)
+        else:
+            model.stage = stage
+            model.save(update_fields=["stage"])
+    return model

@@ -24,9 +24,12 @@ TEST_ROOT = Path(tempfile.mkdtemp(prefix=f"mlptest-{RUN_ID}-"))
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 TEST_CACHE_PREFIX = f"mlptest-{RUN_ID}"
 ADMIN = ("admin", "admin-test-password")
+TEST_QUEUE = f"mlptest-{RUN_ID}"
 
 settings.REDIS_URL = TEST_REDIS_URL
 settings.MLP_CACHE_PREFIX = TEST_CACHE_PREFIX
+settings.CELERY_BROKER_URL = TEST_REDIS_URL
+settings.CELERY_TASK_DEFAULT_QUEUE = TEST_QUEUE
 settings.MEDIA_ROOT = TEST_ROOT / "artifacts"
 if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(TEST_ROOT / "test.sqlite3")
@@ -55,6 +58,7 @@ def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> It
     client = redis.Redis.from_url(TEST_REDIS_URL)
     for key in client.scan_iter(f"{TEST_CACHE_PREFIX}:*"):
         client.delete(key)
+    client.delete(TEST_QUEUE)
     with django_db_blocker.unblock():
         _end_other_sessions(connection)
         teardown_databases(db_cfg, verbosity=0)
@@ -120,6 +124,7 @@ def server_environment(database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "REDIS_URL": TEST_REDIS_URL,
         "MLP_CACHE_PREFIX": TEST_CACHE_PREFIX,
+        "MLP_CELERY_QUEUE": TEST_QUEUE,
         "MLP_ARTIFACT_DIR": str(settings.MEDIA_ROOT),
         "MLP_DATA_DIR": str(TEST_ROOT),
         "DEBUG": "true",

@@ -28,22 +28,72 @@ def free_port() -> int:
 def run_process(
     name: str, argv: list[str], env: dict[str, str]
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server process with its output in test-artifacts/logs; SIGTERM it afterwards."""
+    """Run a server in its own process group, output in test-artifacts/logs; SIGTERM the group
+    afterwards (SIGKILL if it has not stopped within 20 s)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / f"{name}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        argv, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        argv,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            kill_group(process)
         log.close()
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process and everything it started: a crash, not a shutdown."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def wait_for_log(path: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{path.name}: process exited with {process.returncode}")
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{path.name}: {text!r} did not appear within {timeout}s")
+
+
+@contextlib.contextmanager
+def run_worker(env: dict[str, str], queue: str, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker (prefork, one child) consuming `queue`; yields once it is ready."""
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "mlplatform",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--queues",
+        queue,
+        "--hostname",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with run_process(name, argv, env) as process:
+        wait_for_log(LOG_DIR / f"{name}.log", "ready.", process, timeout=60)
+        yield process
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

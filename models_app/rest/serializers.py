@@ -94,11 +94,13 @@ class TrainingJobSerializer(serializers.ModelSerializer[TrainingJob]):
             "dataset",
             "task",
             "params",
+            "auto_promote",
             "status",
             "progress",
             "message",
             "metrics",
             "error",
+            "attempts",
             "model",
             "created_at",
             "started_at",
@@ -117,3 +119,6 @@ class TrainingJobCreateSerializer(serializers.Serializer[Any]):
     params = serializers.DictField(required=False, default=dict)
     task = serializers.ChoiceField(choices=UPLOAD_TASK_CHOICES, required=False)
     feature_names = serializers.ListField(child=serializers.CharField(), required=False)
+    auto_promote = serializers.BooleanField(
+        required=False, default=False, help_text="Promote if it beats production's key metric."
+    )

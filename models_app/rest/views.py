@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mlplatform.auth import principal_for_user
+from mlplatform.drf_lookup import SafeIdLookupMixin
 from models_app.models import MLModel, TrainingJob
 from models_app.rest.filters import MLModelFilter
 from models_app.rest.serializers import (
@@ -85,7 +86,10 @@ class MLModelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[MLModel]):
 
 
 class TrainingJobViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[TrainingJob]
+    SafeIdLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[TrainingJob],
 ):
     """Asynchronous training runs (staff): create one, then follow its status and progress."""
 
@@ -111,6 +115,7 @@ class TrainingJobViewSet(
                 params=values["params"],
                 task=values.get("task"),
                 feature_names=values.get("feature_names"),
+                auto_promote=values["auto_promote"],
                 actor=principal_for_user(request.user),
             )
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

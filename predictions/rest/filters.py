@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from mlplatform.ids import as_db_id
 from predictions.models import Prediction, Protocol
 
 
@@ -25,7 +26,11 @@ class PredictionFilter(django_filters.FilterSet):
         self, queryset: QuerySet[Prediction], name: str, value: str
     ) -> QuerySet[Prediction]:
         if value.isdigit():
-            return queryset.filter(model_id=int(value))
+            model_id = as_db_id(value)
+            return queryset.filter(model_id=model_id) if model_id else queryset.none()
         model_name, _, version = value.partition(":")
         rows = queryset.filter(model__name=model_name)
-        return rows.filter(model__version=int(version)) if version.isdigit() else rows
+        if not version:
+            return rows
+        number = as_db_id(version)
+        return rows.filter(model__version=number) if number else queryset.none()

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import mixins, viewsets
 
 from mlplatform.auth import principal_for_user
+from mlplatform.drf_lookup import SafeIdLookupMixin
 from predictions.models import Prediction
 from predictions.rest.filters import PredictionFilter
 from predictions.rest.serializers import PredictionSerializer
@@ -14,7 +15,10 @@ from predictions.selectors import visible_predictions
 
 
 class PredictionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Prediction]
+    SafeIdLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Prediction],
 ):
     """Every prediction made on any protocol: users see their own, staff see all."""
 

@@ -334,3 +334,34 @@ def test_docs_pages_serve(path: str, anon_api: Api) -> None:
 
     assert response.status_code == 200
     assert "cdn" not in response.text.lower()
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("_case", "method", "path", "status"),
+    [
+        ("model id", "get", f"/api/v1/models/{HUGE}/", 404),
+        ("model version", "get", f"/api/v1/models/iris:{HUGE}/", 404),
+        ("job id", "get", f"/api/v1/training-jobs/{HUGE}/", 404),
+        ("prediction id", "get", f"/api/v1/predictions/{HUGE}/", 404),
+        ("predict", "post", f"/api/v1/models/{HUGE}/predict/", 404),
+    ],
+)
+def test_ids_past_bigint_are_not_found_not_500(
+    _case: str, method: str, path: str, status: int, staff_api: Api
+) -> None:
+    """Found by schemathesis on PostgreSQL, which raises DataError past bigint."""
+    response = getattr(staff_api, method)(path, json={"X": [[1, 2]]})
+
+    assert response.status_code == status
+    assert "error" in response.json()
+
+
+def test_filter_by_huge_model_id_is_empty(staff_api: Api) -> None:
+    response = staff_api.get("/api/v1/predictions/", params={"model": HUGE})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
