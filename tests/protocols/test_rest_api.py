@@ -364,4 +364,3 @@ def test_filter_by_huge_model_id_is_empty(staff_api: Api) -> None:
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
-
