@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -13,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from mlplatform.auth import principal_for_user
 from mlplatform.errors import PlatformError
 from models_app.models import MLModel, Stage, TrainingJob
-from models_app.services import archive_model, promote_model
+from models_app.services import archive_model, promote_model, start_training_job
 
 
 @admin.register(MLModel)
@@ -155,6 +156,35 @@ class MLModelAdmin(admin.ModelAdmin):
         self._apply(
             request, queryset, lambda m, actor: archive_model(model=m, actor=actor), "archived"
         )
+
+    @admin.action(description="Retrain (same algorithm, data and parameters)")
+    def retrain(self, request: HttpRequest, queryset: QuerySet[MLModel]) -> None:
+        actor = principal_for_user(request.user)
+        for model in queryset:
+            recipe = model.config.get("training")
+            if not recipe or not recipe.get("dataset"):
+                self.message_user(
+                    request,
+                    f"No training recipe for {model.ref}: it was not trained on a bundled data set",
+                    messages.ERROR,
+                )
+                continue
+            try:
+                with transaction.atomic():
+                    job = start_training_job(
+                        name=model.name,
+                        algorithm=recipe["algorithm"],
+                        dataset=recipe["dataset"],
+                        data=None,
+                        params=recipe.get("params", {}),
+                        task=model.task,
+                        feature_names=None,
+                        actor=actor,
+                    )
+            except PlatformError as exc:
+                self.message_user(request, f"{model.ref}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"Training job {job.pk} queued for {model.name}.")
 
     def _apply(
         self, request: HttpRequest, queryset: QuerySet[MLModel], action: Any, verb: str

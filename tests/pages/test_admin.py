@@ -102,6 +102,7 @@ def test_model_detail_shows_metrics_and_artifacts(
     assert "sepal_length, sepal_width, petal_length, petal_width" in content
     assert "models/iris/v1/model.skops" in content
     assert "models/iris/v1/model.onnx" in content
+    assert admin_page.locator("img[alt='evaluation plot']").is_visible()
 
 
 def test_predictions_list_is_read_only_and_filterable(admin_page: Any, web_server: str) -> None:
