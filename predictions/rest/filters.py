@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django.db.models import QuerySet
 
 from mlplatform.ids import as_db_id
 from predictions.models import Prediction, Protocol
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 with any offset Python accepts, compared in UTC: PostgreSQL refuses offsets
+    beyond +/-15:59 (found by schemathesis), and an instant near year 1 may not convert."""
+
+    def filter(self, qs: QuerySet[Prediction], value: datetime | None) -> QuerySet[Prediction]:
+        if value is None:
+            return qs
+        try:
+            value = value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return qs.none()
+        return super().filter(qs, value)
 
 
 class PredictionFilter(django_filters.FilterSet):
@@ -15,8 +31,8 @@ class PredictionFilter(django_filters.FilterSet):
     )
     protocol = django_filters.ChoiceFilter(choices=Protocol.choices)
     cached = django_filters.BooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Prediction

@@ -364,3 +364,17 @@ def test_filter_by_huge_model_id_is_empty(staff_api: Api) -> None:
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_after": "2000-01-01T00:00:00Z", "created_before": "2000-01-01T00:00:00+16:00"},
+        {"created_after": "0001-01-01T00:00:00+05:00"},
+    ],
+)
+def test_odd_time_offsets_are_answered(params: dict[str, str], staff_api: Api) -> None:
+    """Found by schemathesis: PostgreSQL refuses offsets past +15:59."""
+    response = staff_api.get("/api/v1/predictions/", params=params)
+
+    assert response.status_code == 200
