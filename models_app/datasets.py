@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,3 +103,64 @@ def _finite(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidInput(f"{where} must be a finite number, got {value!r}")
     return float(value)
+
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+def csv_training_data(content: bytes, *, target: str) -> tuple[dict[str, Any], list[str]]:
+    """Inline `{"X", "y"}` and feature names from a CSV with a header row and a target column.
+
+    Feature columns must be numeric; the target may be numbers (regression) or text (classes).
+    """
+    if len(content) > MAX_CSV_BYTES:
+        raise InvalidInput(f"the CSV file is over {MAX_CSV_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV file is not UTF-8 text") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 2:
+        raise InvalidInput("the CSV file needs a header row and data rows")
+    header = [name.strip() for name in rows[0]]
+    if target not in header:
+        raise InvalidInput(f"target column {target!r} is not in the header {header}")
+    target_index = header.index(target)
+    features = [name for i, name in enumerate(header) if i != target_index]
+    X: list[list[float]] = []
+    y: list[Any] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InvalidInput(f"line {line} has {len(row)} fields, the header has {len(header)}")
+        X.append(
+            [_csv_number(row[i], line, header[i]) for i in range(len(row)) if i != target_index]
+        )
+        y.append(_csv_target(row[target_index], line, target))
+    labels_are_text = any(isinstance(value, str) for value in y)
+    if labels_are_text:
+        y = [str(value) for value in y]
+    return {"X": X, "y": y}, features
+
+
+def _csv_number(cell: str, line: int, column: str) -> float:
+    if not cell.strip():
+        raise InvalidInput(f"line {line}, column {column!r} is empty; fill or drop missing values")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InvalidInput(f"line {line}, column {column!r} is not a number: {cell!r}") from None
+    if not math.isfinite(value):
+        raise InvalidInput(f"line {line}, column {column!r} is not finite: {cell!r}")
+    return value
+
+
+def _csv_target(cell: str, line: int, column: str) -> float | str:
+    if not cell.strip():
+        raise InvalidInput(f"line {line}: the target {column!r} is empty")
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell.strip()
+    return value if math.isfinite(value) else cell.strip()

@@ -61,6 +61,27 @@ class JSONListField(serializers.ListField):
         return list(super().to_internal_value(data))
 
 
+class JSONObjectField(serializers.DictField):
+    """An object sent as JSON text (multipart forms) or a real object (JSON bodies)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if self.field_name not in dictionary:
+            return serializers.empty
+        if hasattr(dictionary, "getlist"):
+            return dictionary.get(self.field_name)
+        return dictionary[self.field_name]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError:
+                raise serializers.ValidationError(
+                    'must be a JSON object, e.g. {"C": 1.0}'
+                ) from None
+        return dict(super().to_internal_value(data))
+
+
 class ModelUploadSerializer(serializers.Serializer[Any]):
     artifact = serializers.FileField(help_text="A `.skops` (scikit-learn) or `.onnx` file.")
     name = serializers.SlugField(max_length=100)
@@ -116,9 +137,15 @@ class TrainingJobCreateSerializer(serializers.Serializer[Any]):
     data = serializers.JSONField(
         required=False, help_text='Inline data: {"X": [[...]], "y": [...]}'
     )
-    params = serializers.DictField(required=False, default=dict)
+    params = JSONObjectField(required=False, default=dict)
     task = serializers.ChoiceField(choices=UPLOAD_TASK_CHOICES, required=False)
     feature_names = serializers.ListField(child=serializers.CharField(), required=False)
+    csv = serializers.FileField(
+        required=False, help_text="Training data as CSV with a header row (multipart)."
+    )
+    target = serializers.CharField(
+        required=False, help_text="The CSV column to predict; the others are features."
+    )
     auto_promote = serializers.BooleanField(
         required=False, default=False, help_text="Promote if it beats production's key metric."
     )

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 
 from mlplatform.auth import principal_for_user
 from mlplatform.drf_lookup import SafeIdLookupMixin
+from mlplatform.errors import InvalidInput
+from models_app.datasets import csv_training_data
 from models_app.models import MLModel, TrainingJob
 from models_app.rest.filters import MLModelFilter
 from models_app.rest.serializers import (
@@ -106,15 +108,20 @@ class TrainingJobViewSet(
         form = TrainingJobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         values = form.validated_data
+        data, feature_names = values.get("data"), values.get("feature_names")
+        if values.get("csv") is not None:
+            if not values.get("target"):
+                raise InvalidInput("a CSV upload needs 'target', the column to predict")
+            data, feature_names = csv_training_data(values["csv"].read(), target=values["target"])
         with transaction.atomic():
             job = start_training_job(
                 name=values["name"],
                 algorithm=values["algorithm"],
                 dataset=values.get("dataset") or None,
-                data=values.get("data"),
+                data=data,
                 params=values["params"],
                 task=values.get("task"),
-                feature_names=values.get("feature_names"),
+                feature_names=feature_names,
                 auto_promote=values["auto_promote"],
                 actor=principal_for_user(request.user),
             )

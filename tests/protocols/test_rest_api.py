@@ -378,3 +378,39 @@ def test_odd_time_offsets_are_answered(params: dict[str, str], staff_api: Api) -
     response = staff_api.get("/api/v1/predictions/", params=params)
 
     assert response.status_code == 200
+
+
+def csv_upload(api: Api, body: str, **fields: str) -> Any:
+    form = {"name": unique("csv"), "algorithm": "logistic_regression", "target": "kind", **fields}
+    return api.post(
+        "/api/v1/training-jobs/", data=form, files={"csv": ("flowers.csv", body.encode())}
+    )
+
+
+def test_csv_training_data_with_a_target_column(staff_api: Api) -> None:
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{'big' if i % 7 > 3 else 'small'}" for i in range(40))
+
+    response = csv_upload(staff_api, "width,height,kind\n" + rows, params='{"C": 2.0}')
+
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert (job["task"], job["params"]) == ("classification", {"C": 2.0})
+
+
+@pytest.mark.parametrize(
+    ("_case", "body", "fields", "message"),
+    [
+        ("no target column", "a,b\n1,2\n", {}, "target column 'kind' is not in the header"),
+        ("empty cell", "a,kind\n1,x\n,y\n", {}, "line 3, column 'a' is empty"),
+        ("text feature", "a,kind\n1,x\nred,y\n", {}, "line 3, column 'a' is not a number: 'red'"),
+        ("ragged", "a,kind\n1,x\n1,2,3\n", {}, "line 3 has 3 fields, the header has 2"),
+        ("no target field", "a,kind\n1,x\n", {"target": ""}, "needs 'target'"),
+    ],
+)
+def test_bad_csv_is_refused(
+    _case: str, body: str, fields: dict[str, str], message: str, staff_api: Api
+) -> None:
+    response = csv_upload(staff_api, body, **fields)
+
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]["message"]
