@@ -42,6 +42,7 @@ static:
 
 schema: ## regenerate the committed OpenAPI schema (tests fail when it drifts)
 	$(MANAGE) spectacular --validate --fail-on-warn --file schema/openapi.yaml
+	$(MANAGE) graphql_schema --out schema.graphql
 
 check: lint typecheck ## static checks that `make test` runs first
 	$(MANAGE) makemigrations --check --dry-run -v0

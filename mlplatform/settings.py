@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "graphene_django",
     "models_app",
     "predictions",
 ]
@@ -98,6 +99,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Static and artifacts -------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MLP_ARTIFACT_DIR", str(DATA_DIR / "artifacts")))
 MEDIA_URL = "artifacts/"
 STORAGES = {
@@ -167,6 +169,22 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "predictions.rest.openapi.add_predict_operation",
     ],
+}
+
+GRAPHENE = {
+    "SCHEMA": "mlplatform.schema.schema",
+    "MIDDLEWARE": ["mlplatform.graphql_errors.PlatformErrorMiddleware"],
+    "SCHEMA_OUTPUT": "schema.graphql",
+}
+GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 8)
+GRAPHQL_JWT = {
+    "JWT_SECRET_KEY": SIMPLE_JWT["SIGNING_KEY"],
+    "JWT_ALGORITHM": "HS256",
+    "JWT_VERIFY_EXPIRATION": True,
+    "JWT_EXPIRATION_DELTA": SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"],
+    "JWT_REFRESH_EXPIRATION_DELTA": SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"],
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_PAYLOAD_HANDLER": "mlplatform.tokens.graphql_jwt_payload",
 }
 
 # --- Services -------------------------------------------------------------------------------------

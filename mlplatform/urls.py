@@ -2,11 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from mlplatform import health, openapi  # noqa: F401  (registers the JWT scheme)
+from mlplatform.graphql_view import PlatformGraphQLView
+from mlplatform.schema import schema
 from models_app.rest.views import MLModelViewSet, TrainingJobViewSet
 from predictions.rest.views import PredictionViewSet
 
@@ -27,6 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("graphql/", csrf_exempt(PlatformGraphQLView.as_view(schema=schema)), name="graphql"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -15,3 +15,12 @@ def test_openapi_schema_matches_the_code(tmp_path: Path) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))
 
     assert generated.read_text() == COMMITTED.read_text(), "schema drifted: run `make schema`"
+
+
+def test_graphql_schema_matches_the_code(tmp_path: Path) -> None:
+    generated = tmp_path / "schema.graphql"
+
+    call_command("graphql_schema", "--out", str(generated))
+
+    committed = COMMITTED.parent.parent / "schema.graphql"
+    assert generated.read_text() == committed.read_text(), "schema drifted: run `make schema`"

@@ -1,0 +1,43 @@
+"""GraphQL's one error mapping: a PlatformError becomes a GraphQLError whose
+`extensions.code` is the contract's code; anything else becomes `internal`, without internals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from graphql_jwt.exceptions import JSONWebTokenError
+
+from mlplatform.errors import PlatformError
+
+logger = logging.getLogger(__name__)
+
+
+class PlatformErrorMiddleware:
+    def resolve(self, next_: Any, root: Any, info: Any, **args: Any) -> Any:
+        try:
+            return next_(root, info, **args)
+        except PlatformError as exc:
+            raise GraphQLError(
+                exc.message, extensions={"code": str(exc.code), "details": exc.details}
+            ) from exc
+        except JSONWebTokenError as exc:  # tokenAuth/verifyToken/refreshToken failures
+            raise GraphQLError(str(exc), extensions={"code": "unauthenticated"}) from exc
+
+
+def format_graphql_error(error: GraphQLError) -> dict[str, Any]:
+    """Errors as the GraphQL spec shapes them; unexpected ones are logged and masked."""
+    original = error.original_error
+    if original is not None and not isinstance(original, (GraphQLError, PlatformError)):
+        logger.error("unexpected error in GraphQL resolver", exc_info=original)
+        error = GraphQLError(
+            "internal error",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "internal"},
+        )
+    formatted: dict[str, Any] = dict(error.formatted)
+    if "code" not in formatted.get("extensions", {}):
+        formatted.setdefault("extensions", {})["code"] = "invalid_input"
+    return formatted
