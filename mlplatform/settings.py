@@ -234,6 +234,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Spyne logs every SOAP fault (a client's mistake) as an ERROR traceback: keep them quiet.
+    "loggers": {
+        "spyne.application.client": {"level": "CRITICAL"},
+        "spyne.application.server": {"level": "ERROR"},
+    },
 }
 
 if PRODUCTION:

@@ -12,6 +12,7 @@ from mlplatform.graphql_view import PlatformGraphQLView
 from mlplatform.schema import schema
 from models_app.rest.views import MLModelViewSet, TrainingJobViewSet
 from predictions.rest.views import PredictionViewSet
+from predictions.soap.views import soap_endpoint
 
 admin.site.site_header = "MLPlatform administration"
 admin.site.site_title = "MLPlatform"
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("soap/", soap_endpoint, name="soap"),
     path("graphql/", csrf_exempt(PlatformGraphQLView.as_view(schema=schema)), name="graphql"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
