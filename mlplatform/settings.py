@@ -190,6 +190,13 @@ GRAPHQL_JWT = {
 # --- Services -------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 MQTT_URL = env_str("MQTT_URL", "mqtt://127.0.0.1:1883")
+MQTT_DEFAULT_MODEL = env_str("MQTT_DEFAULT_MODEL", "demo")
+MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "ml")
+MQTT_SHARE_GROUP = env_str("MQTT_SHARE_GROUP", "mlplatform")
+MQTT_REQUIRE_TOKEN = env_bool("MQTT_REQUIRE_TOKEN", False)
+MQTT_BRIDGE_USER = env_str("MQTT_BRIDGE_USER", "mqtt-bridge")
+MQTT_WORKERS = env_int("MQTT_WORKERS", 8)
+MQTT_MAX_INFLIGHT = env_int("MQTT_MAX_INFLIGHT", 256)
 MLP_HTTP_PORT = env_int("MLP_HTTP_PORT", 8000)
 MLP_GRPC_PORT = env_int("MLP_GRPC_PORT", 50051)
 

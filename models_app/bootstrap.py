@@ -79,9 +79,19 @@ def bootstrap_admin(report: BootstrapReport) -> None:
     report.admin_user = username
 
 
+def bootstrap_service_users() -> None:
+    """The MQTT bridge predicts as this account when messages carry no token (the broker has
+    authenticated the device); it cannot log in."""
+    user, created = get_user_model().objects.get_or_create(username=settings.MQTT_BRIDGE_USER)
+    if created:
+        user.set_unusable_password()
+        user.save()
+
+
 def run_bootstrap() -> BootstrapReport:
     report = BootstrapReport()
     bootstrap_models(report)
     bootstrap_pretrained(report)
     bootstrap_admin(report)
+    bootstrap_service_users()
     return report

@@ -1,0 +1,42 @@
+"""`manage.py mqttbridge`: run the MQTT bridge until SIGTERM/SIGINT, then drain and stop."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from mlplatform.auth import principal_for_user
+from predictions.mqtt.bridge import MqttBridge
+from predictions.mqtt.handler import MqttSettings
+
+
+class Command(BaseCommand):
+    help = "Serve predictions over MQTT (requests on ml/{model}/input)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        account, _ = get_user_model().objects.get_or_create(username=settings.MQTT_BRIDGE_USER)
+        principal = principal_for_user(account)
+        assert principal is not None
+        bridge = MqttBridge(
+            url=settings.MQTT_URL,
+            settings=MqttSettings(
+                prefix=settings.MQTT_TOPIC_PREFIX,
+                default_model=settings.MQTT_DEFAULT_MODEL,
+                require_token=settings.MQTT_REQUIRE_TOKEN,
+                bridge_principal=principal,
+            ),
+            group=settings.MQTT_SHARE_GROUP,
+            workers=settings.MQTT_WORKERS,
+            max_inflight=settings.MQTT_MAX_INFLIGHT,
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: bridge.stop())
+        self.stdout.write(
+            f"MQTT bridge on {settings.MQTT_URL}, prefix {settings.MQTT_TOPIC_PREFIX}/"
+        )
+        self.stdout.flush()
+        bridge.run()

@@ -1,0 +1,234 @@
+"""MQTT end to end: the real bridge process, real Mosquitto, paho-mqtt and the mosquitto CLIs."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from predictions.models import Prediction
+from tests.conftest import RUN_ID, server_environment
+from tests.servers import LOG_DIR, free_port, run_process, wait_for_log
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = f"mltest{RUN_ID}"
+
+
+class Device:
+    """A paho client that collects what arrives on its subscriptions, and renews them on every
+    connect, as a device must (a restarted broker forgets them)."""
+
+    def __init__(self, port: int = 1883, *, v5: bool = True, reconnect_min: int = 1) -> None:
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"device-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        )
+        self.client.reconnect_delay_set(min_delay=reconnect_min, max_delay=reconnect_min)
+        self.topics: list[str] = []
+        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
+        self.client.on_connect = self._resubscribe
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _resubscribe(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        for topic in self.topics:
+            client.subscribe(topic, qos=1)
+
+    def subscribe(self, topic: str) -> None:
+        self.topics.append(topic)
+        result, _mid = self.client.subscribe(topic, qos=1)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        time.sleep(0.2)
+
+    def publish(self, topic: str, body: Any, props: Properties | None = None) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.client.publish(topic, payload, qos=1, properties=props)
+
+    def next(self, timeout: float = 15) -> mqtt.MQTTMessage:
+        return self.messages.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def run_bridge(env: dict[str, str], name: str, broker_port: int = 1883) -> Any:
+    argv = [sys.executable, "manage.py", "mqttbridge"]
+    bridge_env = {
+        **env,
+        "MQTT_URL": f"mqtt://127.0.0.1:{broker_port}",
+        "MQTT_TOPIC_PREFIX": PREFIX,
+        "MQTT_SHARE_GROUP": f"mlptest{RUN_ID}",
+    }
+    return run_process(name, argv, bridge_env)
+
+
+@pytest.fixture(scope="module")
+def bridge(database_url: str) -> Iterator[Any]:
+    with run_bridge(server_environment(database_url), "mqtt-bridge") as process:
+        wait_for_log(LOG_DIR / "mqtt-bridge.log", "subscribed to", process, timeout=30)
+        time.sleep(0.3)
+        yield process
+
+
+@pytest.fixture
+def device() -> Iterator[Device]:
+    client = Device()
+    yield client
+    client.close()
+
+
+def test_seed_client_code_gets_the_demo_prediction(bridge: Any) -> None:
+    """The seed: publish features to ml/input, read ml/output (MQTT 3.1.1, no properties)."""
+    seed = Device(v5=False)
+    seed.subscribe(f"{PREFIX}/output")
+
+    seed.publish(f"{PREFIX}/input", {"feature1": 1.0, "feature2": 2.0})
+
+    reply = json.loads(seed.next().payload)
+    seed.close()
+    assert reply["model"] == "demo:1"
+    assert reply["prediction"] == pytest.approx(1.3, abs=1e-4)
+
+
+def test_named_model_replies_on_its_output_topic(bridge: Any, device: Device) -> None:
+    device.subscribe(f"{PREFIX}/iris/output")
+
+    device.publish(f"{PREFIX}/iris/input", {"X": [[6.9, 3.1, 5.4, 2.1]], "id": "r-7"})
+
+    message = device.next()
+    assert message.topic == f"{PREFIX}/iris/output"
+    assert json.loads(message.payload)["predictions"] == ["virginica"]
+    assert json.loads(message.payload)["id"] == "r-7"
+
+
+def test_mqtt5_response_topic_and_correlation_data(bridge: Any, device: Device) -> None:
+    reply_topic = f"{PREFIX}/replies/{uuid.uuid4().hex[:6]}"
+    device.subscribe(reply_topic)
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = reply_topic
+    props.CorrelationData = b"corr-42"
+
+    device.publish(f"{PREFIX}/sentiment/input", {"text": "I love it!"}, props)
+
+    message = device.next()
+    assert message.topic == reply_topic
+    assert message.properties.CorrelationData == b"corr-42"
+    assert json.loads(message.payload)["prediction"]["classification"] == "Positive"
+
+
+@pytest.mark.parametrize(
+    ("_case", "topic", "payload", "code"),
+    [
+        ("not json", "demo", b"{not json", "invalid_input"),
+        ("not an object", "demo", b"[1, 2]", "invalid_input"),
+        ("bad features", "demo", b'{"X": [[1]]}', "invalid_input"),
+        ("unknown model", "nope", b'{"X": [[1, 2]]}', "model_not_found"),
+        ("bad token", "demo", b'{"X": [[1, 2]], "token": "x.y.z"}', "unauthenticated"),
+    ],
+)
+def test_bad_payloads_get_error_replies(
+    _case: str, topic: str, payload: bytes, code: str, bridge: Any, device: Device
+) -> None:
+    device.subscribe(f"{PREFIX}/{topic}/output")
+
+    device.publish(f"{PREFIX}/{topic}/input", payload)
+
+    assert json.loads(device.next().payload)["error"]["code"] == code
+    assert bridge.poll() is None
+    device.subscribe(f"{PREFIX}/demo/output")
+    device.publish(f"{PREFIX}/demo/input", {"X": [[1, 2]]})
+    assert "predictions" in json.loads(device.next().payload)
+
+
+def test_predictions_are_recorded_as_mqtt(bridge: Any, device: Device, db_reader: None) -> None:
+    marker = f"mqtt-{uuid.uuid4().hex}"
+    device.subscribe(f"{PREFIX}/demo/output")
+
+    device.publish(f"{PREFIX}/demo/input", {"X": [[2, 2]], "id": marker})
+    device.next()
+
+    row = Prediction.objects.get(request_id=marker)
+    assert (row.protocol, row.user.username) == ("mqtt", "mqtt-bridge")
+
+
+def test_mosquitto_command_line_clients(bridge: Any) -> None:
+    subscriber = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-t",
+            f"{PREFIX}/diabetes/output",
+            "-C",
+            "1",
+            "-W",
+            "15",
+            "-q",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)
+
+    subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-t",
+            f"{PREFIX}/diabetes/input",
+            "-q",
+            "1",
+            "-m",
+            json.dumps({"X": [[0.0] * 10]}),
+        ],
+        check=True,
+        timeout=10,
+    )
+
+    output, _ = subscriber.communicate(timeout=20)
+    assert json.loads(output)["model"] == "diabetes:1"
+
+
+def test_bridge_survives_a_broker_restart(database_url: str, tmp_path: Path) -> None:
+    """A private broker is stopped and started again; the bridge reconnects and resubscribes,
+    and a QoS 1 request the device published while the broker was down is answered."""
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n")
+    broker_argv = ["mosquitto", "-c", str(config)]
+    with run_process("broker-1", broker_argv, {}) as broker:
+        time.sleep(0.5)
+        with run_bridge(server_environment(database_url), "mqtt-bridge-restart", port) as bridge:
+            wait_for_log(LOG_DIR / "mqtt-bridge-restart.log", "subscribed to", bridge, 30)
+            device = Device(port, reconnect_min=3)  # reconnects after the bridge does
+            device.subscribe(f"{PREFIX}/demo/output")
+            device.publish(f"{PREFIX}/demo/input", {"X": [[1, 1]], "id": "before"})
+            assert json.loads(device.next().payload)["id"] == "before"
+
+            broker.terminate()
+            broker.wait(timeout=10)
+            device.publish(f"{PREFIX}/demo/input", {"X": [[2, 2]], "id": "during"})
+            with run_process("broker-2", broker_argv, {}):
+                reply = json.loads(device.next(timeout=40).payload)
+                device.close()
+                assert reply["id"] == "during"
+                assert reply["predictions"][0] == pytest.approx(1.8, abs=1e-4)
+                assert bridge.poll() is None
