@@ -7,6 +7,10 @@ cat <<MSG
   ----------------------
   REST predict   POST http://127.0.0.1:$port/api/v1/models/{ref}/predict/
   Admin          http://127.0.0.1:$port/admin/
+  GraphQL        http://127.0.0.1:$port/graphql/   (GraphiQL in a browser)
+  REST docs      http://127.0.0.1:$port/api/docs/
+  SOAP (WSDL)    http://127.0.0.1:$port/soap/?wsdl
+  MQTT           publish to ml/{model}/input, read ml/{model}/output (broker 127.0.0.1:1883)
   Health         http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
 
   Get a token:
