@@ -87,13 +87,7 @@ def promote_model(*, model: MLModel, stage: str, actor: Principal | None) -> MLM
         raise ModelNotReady(
             f"model {model.ref} is {model.status}; only ready models go to production"
         )
-    with transaction.atomic():
-        if stage == Stage.PRODUCTION:
-            _make_production(model)
-        else:
-            model.stage = stage
-            model.save(update_fields=["stage"])
-    return model
+    return _set_stage(model, stage)
 
 
 def archive_model(*, model: MLModel, actor: Principal | None) -> MLModel:
@@ -252,6 +246,10 @@ def start_training_job(
 
 def promote_model_by_platform(*, model: MLModel, stage: str) -> MLModel:
     """Promotion decided by the platform itself (a job's auto_promote), not by a user."""
+    return _set_stage(model, stage)
+
+
+def _set_stage(model: MLModel, stage: str) -> MLModel:
     with transaction.atomic():
         if stage == Stage.PRODUCTION:
             _make_production(model)
