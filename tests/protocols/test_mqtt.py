@@ -232,3 +232,82 @@ def test_bridge_survives_a_broker_restart(database_url: str, tmp_path: Path) -> 
                 assert reply["id"] == "during"
                 assert reply["predictions"][0] == pytest.approx(1.8, abs=1e-4)
                 assert bridge.poll() is None
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
+
+
+def test_shipped_broker_config_authenticates_and_enforces_acls(
+    database_url: str, tmp_path: Path
+) -> None:
+    """deploy/mosquitto as shipped (paths and port moved): passwords, ACLs, bridge credentials."""
+    port = free_port()
+    passwords = tmp_path / "mlplatform.passwd"
+    for user, password in (
+        ("mlplatform-bridge", "bridge-secret"),
+        ("device-0001", "device-secret"),
+    ):
+        flag = ["-c"] if not passwords.exists() else []
+        subprocess.run(
+            ["mosquitto_passwd", *flag, "-b", str(passwords), user, password], check=True
+        )
+    config = (SHIPPED / "mosquitto.conf").read_text()
+    config = config.replace("listener 1883", f"listener {port} 127.0.0.1")
+    config = config.replace("/etc/mosquitto/mlplatform.passwd", str(passwords))
+    config = config.replace("/etc/mosquitto/mlplatform.acl", str(SHIPPED / "mlplatform.acl"))
+    config = config.replace("persistence true", "persistence false")
+    config = config.replace("persistence_location /var/lib/mosquitto/\n", "")
+    config += "user root\n"  # as root, mosquitto would switch users and lose the temp dir
+    (tmp_path / "mosquitto.conf").write_text(config)
+
+    with run_process("broker-shipped", ["mosquitto", "-c", str(tmp_path / "mosquitto.conf")], {}):
+        time.sleep(0.5)
+        env = {
+            **server_environment(database_url),
+            "MQTT_URL": f"mqtt://mlplatform-bridge:bridge-secret@127.0.0.1:{port}",
+            "MQTT_TOPIC_PREFIX": "ml",
+        }
+        with run_process(
+            "mqtt-bridge-shipped", [sys.executable, "manage.py", "mqttbridge"], env
+        ) as b:
+            wait_for_log(LOG_DIR / "mqtt-bridge-shipped.log", "subscribed to", b, 30)
+            assert "bridge-secret" not in (LOG_DIR / "mqtt-bridge-shipped.log").read_text()
+            device = _authenticated_device(port, "device-0001", "device-secret")
+            watcher = _authenticated_device(port, "device-0001", "device-secret")
+            device.subscribe("ml/demo/output")
+            device.publish("ml/demo/input", {"X": [[1, 2]], "id": "acl"})
+            assert json.loads(device.next().payload)["id"] == "acl"
+
+            watcher.subscribe("ml/demo/output")
+            device.publish("ml/demo/output", {"forged": True})  # devices may not publish replies
+            with pytest.raises(queue.Empty):
+                watcher.next(timeout=1.5)
+            device.close()
+            watcher.close()
+
+        answers: queue.Queue[Any] = queue.Queue()
+        anonymous = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        anonymous.on_connect = lambda client, userdata, flags, reason, props: answers.put(reason)
+        anonymous.connect("127.0.0.1", port)
+        anonymous.loop_start()
+        refusal = answers.get(timeout=10)
+        anonymous.loop_stop()
+        assert refusal.is_failure
+        assert str(refusal) == "Not authorized"
+
+
+def _authenticated_device(port: int, user: str, password: str) -> Device:
+    device = Device.__new__(Device)
+    device.messages = queue.Queue()
+    device.topics = []
+    device.client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{user}-{uuid.uuid4().hex[:6]}",
+        protocol=mqtt.MQTTv5,
+    )
+    device.client.username_pw_set(user, password)
+    device.client.on_message = lambda client, userdata, message: device.messages.put(message)
+    device.client.on_connect = device._resubscribe
+    device.client.connect("127.0.0.1", port)
+    device.client.loop_start()
+    return device

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from typing import Any
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,8 +36,8 @@ class Command(BaseCommand):
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: bridge.stop())
-        self.stdout.write(
-            f"MQTT bridge on {settings.MQTT_URL}, prefix {settings.MQTT_TOPIC_PREFIX}/"
-        )
+        prefix, target = settings.MQTT_TOPIC_PREFIX, urlparse(settings.MQTT_URL)
+        where = f"{target.hostname}:{target.port or 1883}"  # never log the credentials
+        self.stdout.write(f"MQTT bridge on {where}, requests on {prefix}/+/input")
         self.stdout.flush()
         bridge.run()
