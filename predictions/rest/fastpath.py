@@ -1,6 +1,7 @@
 """The lean ASGI handler for `POST /api/v1/models/{ref}/predict/`: the REST hot path.
 
-It skips Django's middleware and DRF (measured at 2-6 ms of CPU a request under ASGI): the token is
+It skips Django's middleware and DRF (2-6 ms of CPU a request under ASGI, per DESIGN.md's
+measurements; not re-measured here yet): the token is
 checked statelessly, the body parsed with orjson, the core runs in a thread pool, and errors use
 the same HTTP mapping as the DRF views.
 """
