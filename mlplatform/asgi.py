@@ -1,4 +1,5 @@
-"""ASGI entry point: hot prediction routes go to lean handlers, everything else to Django."""
+"""ASGI entry point: hot prediction routes go to lean handlers, WebSockets to Channels, the rest
+to Django."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ django_app = get_asgi_application()  # must run before any app import below
 
 from django.conf import settings  # noqa: E402
 
+from mlplatform.events import flush_events  # noqa: E402
+from mlplatform.routing import websocket_application  # noqa: E402
+from predictions.executor import prediction_executor  # noqa: E402
 from predictions.recording import recorder  # noqa: E402
 from predictions.rest.fastpath import PREDICT_ROUTE, PredictFastPath  # noqa: E402
 
 predict_fast_path = PredictFastPath(
-    max_body_bytes=settings.MLP_MAX_BODY_BYTES, threads=settings.MLP_INFERENCE_THREADS
+    max_body_bytes=settings.MLP_MAX_BODY_BYTES, executor=prediction_executor()
 )
+websocket_app = websocket_application()
 
 
 async def application(scope: Any, receive: Any, send: Any) -> None:
@@ -27,6 +32,8 @@ async def application(scope: Any, receive: Any, send: Any) -> None:
             await predict_fast_path.handle(scope, receive, send, match["ref"])
             return
         await django_app(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await websocket_app(scope, receive, send)
     elif scope["type"] == "lifespan":
         await _lifespan(receive, send)
     else:
@@ -40,7 +47,8 @@ async def _lifespan(receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            predict_fast_path.shutdown()  # in-flight predictions finish, records included
+            prediction_executor().shutdown()  # in-flight predictions finish, records included
             recorder().stop()
+            flush_events()  # the feed events of those last records
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from mlplatform.env import env_bool, env_int, env_list, env_str
+from mlplatform.env import env_bool, env_float, env_int, env_list, env_str
 from mlplatform.safety import DEV_SECRET_KEY, check_production_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ if PRODUCTION:
     )
 
 INSTALLED_APPS = [
+    "daphne",  # first, so that `runserver` serves ASGI (WebSockets included)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "graphene_django",
+    "channels",
     "models_app",
     "predictions",
 ]
@@ -213,6 +215,24 @@ MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
 MLP_CACHE_PREFIX = env_str("MLP_CACHE_PREFIX", "mlp")
 MLP_RECORD_FLUSH_MAX = env_int("MLP_RECORD_FLUSH_MAX", 256)
+
+# --- WebSockets (Channels; the Redis channel layer carries the live feed and job progress) -------
+MLP_WS_MAX_MESSAGE_BYTES = env_int("MLP_WS_MAX_MESSAGE_BYTES", MLP_MAX_BODY_BYTES)
+MLP_WS_RATE_PER_SECOND = env_float("MLP_WS_RATE_PER_SECOND", 500.0)
+MLP_WS_RATE_BURST = env_int("MLP_WS_RATE_BURST", 1000)
+MLP_WS_MAX_IN_FLIGHT = env_int("MLP_WS_MAX_IN_FLIGHT", 64)
+MLP_FEED_SNAPSHOT = env_int("MLP_FEED_SNAPSHOT", 50)
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": f"{MLP_CACHE_PREFIX}:asgi",
+            "capacity": 1000,
+            "expiry": 30,
+        },
+    }
+}
 
 # --- Training jobs (Celery on the Redis broker) ---------------------------------------------------
 MLP_TRAINING_TIME_LIMIT = env_int("MLP_TRAINING_TIME_LIMIT", 1800)

@@ -11,6 +11,7 @@ from mlplatform import health, openapi  # noqa: F401  (registers the JWT scheme)
 from mlplatform.graphql_view import PlatformGraphQLView
 from mlplatform.schema import schema
 from models_app.rest.views import MLModelViewSet, TrainingJobViewSet
+from predictions.pages import live_page
 from predictions.rest.views import PredictionViewSet
 from predictions.soap.views import soap_endpoint
 
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("soap/", soap_endpoint, name="soap"),
     path("graphql/", csrf_exempt(PlatformGraphQLView.as_view(schema=schema)), name="graphql"),
+    path("live/", live_page, name="live"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from mlplatform.errors import PlatformError
 from models_app.algorithms import build_estimator
 from models_app.datasets import Dataset, inline_dataset, load_bundled
+from models_app.job_events import publish_job
 from models_app.models import JobStatus, MLModel, Stage, TrainingJob
 from models_app.plots import evaluation_plot
 from models_app.services import promote_model_by_platform, register_trained_model
@@ -44,7 +45,8 @@ def run_training_job(job_id: int, *, worker: str) -> None:
     if not claimed:
         logger.info("job %s is not queued any more; nothing to do", job_id)
         return
-    job = TrainingJob.objects.get(pk=job_id)
+    job = TrainingJob.objects.select_related("model").get(pk=job_id)
+    publish_job(job)
     try:
         with _heartbeat(job_id):
             model = _train(job, lambda progress, message: _report(job, progress, message))
@@ -95,6 +97,7 @@ def _report(job: TrainingJob, progress: int, message: str) -> None:
     job.progress_log = [*job.progress_log, _log_entry(progress, message)]
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["progress", "message", "progress_log", "heartbeat_at"])
+    publish_job(job)
 
 
 def _finish(job: TrainingJob, model: MLModel) -> None:
@@ -110,6 +113,7 @@ def _finish(job: TrainingJob, model: MLModel) -> None:
         job.finished_at = timezone.now()
         job.progress_log = [*job.progress_log, _log_entry(100, job.message)]
         job.save()
+        publish_job(job)
 
 
 def _beats_production(model: MLModel) -> bool:
@@ -129,6 +133,7 @@ def _fail(job: TrainingJob, error: str) -> None:
     job.finished_at = timezone.now()
     job.progress_log = [*job.progress_log, _log_entry(job.progress, f"failed: {error[:200]}")]
     job.save(update_fields=["status", "error", "message", "finished_at", "progress_log"])
+    publish_job(job)
 
 
 def _log_entry(progress: int, message: str) -> dict[str, Any]:
@@ -170,12 +175,18 @@ def reap_stalled_jobs() -> list[int]:
             message = f"worker {job.worker} stopped responding; retrying"
             if stale.update(status=JobStatus.QUEUED, message=message, progress=0):
                 retried.append(job.pk)
+                _publish_current(job.pk)
         else:
             error = (
                 f"worker {job.worker} stopped responding during training "
                 f"(gave up after {job.attempts} attempt(s))"
             )
-            stale.update(
+            if stale.update(
                 status=JobStatus.FAILED, error=error, message="failed", finished_at=timezone.now()
-            )
+            ):
+                _publish_current(job.pk)
     return retried
+
+
+def _publish_current(job_id: int) -> None:
+    publish_job(TrainingJob.objects.select_related("model").get(pk=job_id))

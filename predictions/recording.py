@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 
 from mlplatform.errors import Unavailable
+from predictions.feed import publish_recorded
 from predictions.models import Prediction
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class GroupCommitRecorder:
         """Persist `row` (its id is set on return) or raise Unavailable."""
         if connection.in_atomic_block:
             row.save(force_insert=True)
+            publish_recorded([row])  # leaves when the caller's transaction commits
             return row
         pending = _Pending(row)
         self._ensure_thread()
@@ -92,8 +94,10 @@ class GroupCommitRecorder:
     def _flush(self, batch: list[_Pending]) -> None:
         try:
             close_old_connections()
+            rows = [p.row for p in batch]
             with transaction.atomic():
-                Prediction.objects.bulk_create([p.row for p in batch])
+                Prediction.objects.bulk_create(rows)
+                publish_recorded(rows)  # sent after the commit, never for a rolled-back batch
         except Exception as exc:  # every waiter must learn of the failure, whatever it was
             logger.exception("recording %d predictions failed", len(batch))
             for pending in batch:

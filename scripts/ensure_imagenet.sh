@@ -2,6 +2,8 @@
 # Export EfficientNet-Lite0 to ONNX once, in its own virtualenv (torch never enters the serving
 # environment), cached outside the clone and keyed by the export inputs; link it into var/build.
 set -euo pipefail
+# pip repeats a warning for every missing local index (a machine-wide pip.conf); keep real output.
+quiet_pip() { grep -v "^WARNING: Location 'file://" || true; }
 cd "$(dirname "$0")/.."
 cache="${MLP_CACHE_DIR:-$HOME/.cache/mlplatform}"
 python="${PYTHON:-python3.11}"
@@ -14,7 +16,7 @@ if [ ! -s "$out" ]; then
     echo "==> building the model-export virtualenv $venv (torch CPU; first time only)"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet -r requirements-export.txt
+    "$venv/bin/pip" install --quiet -r requirements-export.txt 2>&1 | quiet_pip
     touch "$venv/.complete"
   fi
   mkdir -p "$cache/models"

@@ -2,6 +2,8 @@
 # Make .venv point at a virtualenv built from the pinned requirements. The environment is cached
 # outside the clone, keyed by the requirement files' hash, so a fresh clone reuses it.
 set -euo pipefail
+# pip repeats a warning for every missing local index (a machine-wide pip.conf); keep real output.
+quiet_pip() { grep -v "^WARNING: Location 'file://" || true; }
 cd "$(dirname "$0")/.."
 cache="${MLP_CACHE_DIR:-$HOME/.cache/mlplatform}"
 python="${PYTHON:-python3.11}"
@@ -17,8 +19,8 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   mkdir -p "$cache"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --upgrade pip==24.3.1
-  "$venv/bin/pip" install --quiet -r requirements-dev.txt
+  "$venv/bin/pip" install --quiet --upgrade pip==24.3.1 2>&1 | quiet_pip
+  "$venv/bin/pip" install --quiet -r requirements-dev.txt 2>&1 | quiet_pip
   "$venv/bin/pip" check
   touch "$venv/.complete"
 fi

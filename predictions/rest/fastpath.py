@@ -8,24 +8,21 @@ the same HTTP mapping as the DRF views.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-from django.db import close_old_connections
 
 from mlplatform.auth import principal_from_authorization
 from mlplatform.errors import InternalError, InvalidInput, PlatformError
 from mlplatform.http_errors import http_status_for
-from predictions import service
+from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
 from predictions.rest.multipart import is_multipart, parse_multipart
-from predictions.schemas import PredictionResult, PredictRequest
+from predictions.schemas import PredictRequest
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +39,9 @@ class BodyTooLarge(InvalidInput):
 
 
 class PredictFastPath:
-    def __init__(self, *, max_body_bytes: int, threads: int) -> None:
+    def __init__(self, *, max_body_bytes: int, executor: PredictionExecutor) -> None:
         self.max_body_bytes = max_body_bytes
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+        self.executor = executor
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, ref: str) -> None:
         headers = _headers(scope)
@@ -69,8 +66,7 @@ class PredictFastPath:
                 principal=principal_from_authorization(headers.get("authorization")),
                 request_id=request_id,
             )
-            loop = asyncio.get_running_loop()
-            result: PredictionResult = await loop.run_in_executor(self.executor, _predict, request)
+            result = await self.executor.predict(request)
             await _respond(send, 200, result.envelope(), request_id)
         except PlatformError as exc:
             extra = [(b"www-authenticate", b"Bearer")] if exc.code == "unauthenticated" else []
@@ -94,14 +90,6 @@ class PredictFastPath:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-
-    def shutdown(self) -> None:
-        self.executor.shutdown(wait=True)
-
-
-def _predict(request: PredictRequest) -> PredictionResult:
-    close_old_connections()
-    return service.predict(request)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus
+from websockets.sync.client import connect
 
 from models_app.models import JobStatus, TrainingJob
 from models_app.tasks import train
@@ -116,6 +119,72 @@ def test_progress_is_seen_increasing(worker: Any, web_server: str, staff_jwt: st
     assert job["metrics"]["accuracy"] > 0.8
 
 
+def test_progress_streams_over_websocket_until_the_job_ends(
+    worker: Any, web_server: str, staff_jwt: str
+) -> None:
+    """Events published by the worker process reach a WebSocket client of the web process."""
+    created = requests.post(
+        f"{web_server}/api/v1/training-jobs/",
+        json={
+            "name": f"ws-{uuid.uuid4().hex[:6]}",
+            "algorithm": "gradient_boosting",
+            "dataset": "digits",
+            "params": {"n_estimators": 30},
+        },
+        headers=auth(staff_jwt),
+        timeout=10,
+    ).json()
+    url = web_server.replace("http://", "ws://") + f"/ws/jobs/{created['id']}/?token={staff_jwt}"
+
+    with connect(url) as socket:
+        events = _events_until_closed(socket)
+
+    assert events[0]["id"] == created["id"]
+    assert events[0]["status"] in ("queued", "running")
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress)
+    assert len(set(progress)) >= 3, progress
+    assert events[-1]["status"] == "succeeded"
+    assert events[-1]["done"] is True
+    assert events[-1]["model"]["name"] == created["name"]
+    assert [e for e in events if e["done"]] == [events[-1]]
+
+
+def test_a_finished_job_sends_its_state_and_closes(
+    worker: Any, web_server: str, staff_jwt: str
+) -> None:
+    created = requests.post(
+        f"{web_server}/api/v1/training-jobs/",
+        json={
+            "name": f"done-{uuid.uuid4().hex[:6]}",
+            "algorithm": "linear_regression",
+            "dataset": "diabetes",
+        },
+        headers=auth(staff_jwt),
+        timeout=10,
+    ).json()
+    finished = wait_for_job(web_server, staff_jwt, created["id"])
+    url = web_server.replace("http://", "ws://") + f"/ws/jobs/{created['id']}/?token={staff_jwt}"
+
+    with connect(url) as socket:
+        state = json.loads(socket.recv(timeout=10))
+        with pytest.raises(ConnectionClosedOK):
+            socket.recv(timeout=10)
+
+    assert state["status"] == finished["status"] == "succeeded"
+    assert state["progress"] == 100
+    assert state["metrics"] == finished["metrics"]
+
+
+def test_an_unknown_job_is_refused_with_404(web_server: str, staff_jwt: str) -> None:
+    url = web_server.replace("http://", "ws://") + f"/ws/jobs/987654321/?token={staff_jwt}"
+
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url).close()
+
+    assert refused.value.response.status_code == 404
+
+
 def test_bad_job_fails_clearly_and_the_worker_carries_on(
     worker: Any, db_reader: None, web_server: str, staff_jwt: str
 ) -> None:
@@ -165,3 +234,13 @@ def _wait_status(job: TrainingJob, status: str, timeout: float) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"job {job.pk} is {job.status}, not {status}")
+
+
+def _events_until_closed(socket: Any) -> list[dict[str, Any]]:
+    """Every event until the server closes the stream normally (it does once the job ends)."""
+    events: list[dict[str, Any]] = []
+    while True:
+        try:
+            events.append(json.loads(socket.recv(timeout=120)))
+        except ConnectionClosedOK:
+            return events

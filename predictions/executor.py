@@ -1,0 +1,48 @@
+"""The thread pool where async front-ends (REST fast path, WebSockets, V2 REST) run the core.
+
+The core is synchronous (ORM, runtimes); event loops hand requests here so a slow model never
+blocks a loop. One pool per process bounds concurrent inference and database connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from predictions import service
+from predictions.schemas import PredictionResult, PredictRequest
+
+
+class PredictionExecutor:
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
+
+    async def predict(self, request: PredictRequest) -> PredictionResult:
+        """Run `service.predict` off the event loop; raises what it raises (PlatformError)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _predict, request)
+
+    def shutdown(self) -> None:
+        """Wait for in-flight predictions (their records included); accept no new ones."""
+        self._pool.shutdown(wait=True)
+
+
+def _predict(request: PredictRequest) -> PredictionResult:
+    close_old_connections()  # this thread owns its connection; drop it if broken or too old
+    return service.predict(request)
+
+
+_executor: PredictionExecutor | None = None
+_lock = threading.Lock()
+
+
+def prediction_executor() -> PredictionExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = PredictionExecutor(settings.MLP_INFERENCE_THREADS)
+        return _executor
