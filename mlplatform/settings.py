@@ -226,7 +226,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's
+            # 5 s BZPOPMIN: an idle consumer then died with TimeoutError. Give reads headroom.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
             "prefix": f"{MLP_CACHE_PREFIX}:asgi",
             "capacity": 1000,
             "expiry": 30,

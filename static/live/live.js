@@ -6,7 +6,7 @@
   const script = document.currentScript;
   const sessionStaff = script.dataset.sessionStaff === "true";
   const MAX_ROWS = 200;
-  const WINDOW_MS = 5 * 60 * 1000;
+  const WINDOW_MS = 2 * 60 * 1000;
   const COLORS = {
     rest: "#3358d4", "v2-rest": "#7b5cd6", graphql: "#e535ab", soap: "#c7851a",
     websocket: "#1f9d62", grpc: "#0f8ca8", "v2-grpc": "#5a9e2f", mqtt: "#d14343",
@@ -14,7 +14,7 @@
   const examples = JSON.parse(document.getElementById("examples").textContent);
   const $ = (id) => document.getElementById(id);
 
-  const state = { total: 0, byProtocol: {}, byModel: {}, seen: new Set() };
+  const state = { total: 0, byProtocol: {}, byModel: {}, latencySum: {}, seen: new Set() };
   let token = sessionStorage.getItem("mlp.token");
   let feed = null;
   let retryMs = 1000;
@@ -93,6 +93,7 @@
     state.seen.add(p.id);
     state.total += 1;
     state.byProtocol[p.protocol] = (state.byProtocol[p.protocol] || 0) + 1;
+    state.latencySum[p.protocol] = (state.latencySum[p.protocol] || 0) + p.latency_ms;
     state.byModel[p.model] = (state.byModel[p.model] || 0) + 1;
     addRow(p, fresh);
     addPoint(p);
@@ -159,10 +160,17 @@
           const li = document.createElement("li");
           li.dataset.name = name;
           li.textContent = name;
-          if (colored) li.style.borderLeft = `4px solid ${COLORS[name] || "#5b6478"}`;
           const b = document.createElement("b");
           b.textContent = n;
           li.appendChild(b);
+          if (colored) {
+            li.classList.add("dot");
+            li.style.setProperty("--dot", COLORS[name] || "#5b6478");
+            const mean = document.createElement("span");
+            mean.className = "mean";
+            mean.textContent = `${(state.latencySum[name] / n).toFixed(1)} ms`;
+            li.appendChild(mean);
+          }
           return li;
         }),
     );

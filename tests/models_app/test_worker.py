@@ -129,7 +129,7 @@ def test_progress_streams_over_websocket_until_the_job_ends(
             "name": f"ws-{uuid.uuid4().hex[:6]}",
             "algorithm": "gradient_boosting",
             "dataset": "digits",
-            "params": {"n_estimators": 30},
+            "params": {"n_estimators": 15},
         },
         headers=auth(staff_jwt),
         timeout=10,
