@@ -18,10 +18,12 @@ from mlplatform.routing import websocket_application  # noqa: E402
 from predictions.executor import prediction_executor  # noqa: E402
 from predictions.recording import recorder  # noqa: E402
 from predictions.rest.fastpath import PREDICT_ROUTE, PredictFastPath  # noqa: E402
+from predictions.v2.rest import V2_PREFIX, V2RestHandler  # noqa: E402
 
 predict_fast_path = PredictFastPath(
     max_body_bytes=settings.MLP_MAX_BODY_BYTES, executor=prediction_executor()
 )
+v2_rest = V2RestHandler(max_body_bytes=settings.MLP_MAX_BODY_BYTES, executor=prediction_executor())
 websocket_app = websocket_application()
 
 
@@ -30,6 +32,9 @@ async def application(scope: Any, receive: Any, send: Any) -> None:
         match = PREDICT_ROUTE.match(scope["path"])
         if match:
             await predict_fast_path.handle(scope, receive, send, match["ref"])
+            return
+        if scope["path"] == V2_PREFIX or scope["path"].startswith(V2_PREFIX + "/"):
+            await v2_rest.handle(scope, receive, send)
             return
         await django_app(scope, receive, send)
     elif scope["type"] == "websocket":

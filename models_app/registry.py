@@ -63,6 +63,14 @@ class RuntimeCache:
         with self._lock:
             self._items.clear()
 
+    def discard(self, predicate: Callable[[Hashable], bool]) -> int:
+        """Drop the runtimes whose key matches; returns how many were dropped."""
+        with self._lock:
+            doomed = [key for key in self._items if predicate(key)]
+            for key in doomed:
+                del self._items[key]
+            return len(doomed)
+
 
 _cache = RuntimeCache(settings.MLP_RUNTIME_CACHE_SIZE)
 
@@ -71,6 +79,11 @@ def get_runtime(model: MLModel) -> Any:
     """The loaded runtime of a model version (loaded on first use in this process)."""
     key = (model.pk, model.artifact.name, model.serving_artifact.name)
     return _cache.get_or_load(key, lambda: load_runtime(model))
+
+
+def unload_runtimes(model_ids: set[int]) -> int:
+    """Free the loaded runtimes of these versions in this process (reloaded on next use)."""
+    return _cache.discard(lambda key: isinstance(key, tuple) and key[0] in model_ids)
 
 
 def load_runtime(model: MLModel) -> Any:

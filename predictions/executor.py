@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import close_old_connections
 
 from predictions import service
 from predictions.schemas import PredictionResult, PredictRequest
+
+T = TypeVar("T")
 
 
 class PredictionExecutor:
@@ -23,17 +27,21 @@ class PredictionExecutor:
 
     async def predict(self, request: PredictRequest) -> PredictionResult:
         """Run `service.predict` off the event loop; raises what it raises (PlatformError)."""
+        return await self.run(service.predict, request)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run any synchronous core call (ORM included) in the pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _predict, request)
+        return await loop.run_in_executor(self._pool, _call, function, args)
 
     def shutdown(self) -> None:
         """Wait for in-flight predictions (their records included); accept no new ones."""
         self._pool.shutdown(wait=True)
 
 
-def _predict(request: PredictRequest) -> PredictionResult:
+def _call(function: Callable[..., T], args: tuple[Any, ...]) -> T:
     close_old_connections()  # this thread owns its connection; drop it if broken or too old
-    return service.predict(request)
+    return function(*args)
 
 
 _executor: PredictionExecutor | None = None

@@ -17,6 +17,7 @@ import numpy as np
 
 from mlplatform.errors import InvalidInput
 from predictions.schemas import RESERVED_KEYS, ImageInput, ModelInput, TabularInput, TextInput
+from predictions.v2_codec import TensorPayload, payload_from_tensors
 
 TABULAR_TASKS = frozenset({"regression", "classification"})
 MAX_TOP_K = 20
@@ -39,6 +40,10 @@ class InputLimits:
 
 def parse_input(payload: Any, schema: ModelSchema, *, limits: InputLimits) -> ModelInput:
     """Turn a request body into the model's typed input, or raise InvalidInput."""
+    if isinstance(payload, TensorPayload):  # V2 tensors become the equivalent contract form
+        payload = payload_from_tensors(
+            payload, task=schema.task, feature_names=schema.feature_names
+        )
     if not isinstance(payload, Mapping):
         raise InvalidInput(
             f"input must be a JSON object, got {_type_name(payload)}",

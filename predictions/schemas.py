@@ -19,7 +19,7 @@ class PredictRequest:
     """One prediction request as every adapter hands it to the core."""
 
     model_ref: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any] | Any  # a JSON object, or a v2_codec.TensorPayload
     protocol: str
     principal: Principal | None
     request_id: str = ""
@@ -84,7 +84,8 @@ class PredictionResult:
     latency_ms: float
     correlation_id: Any = None
     prediction_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    task: str = ""
+    labels: list[str] = field(default_factory=list)
 
     def envelope(self) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_ref, "predictions": self.output.predictions}

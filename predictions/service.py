@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from django.conf import settings
 
@@ -39,7 +40,9 @@ def predict(request: PredictRequest) -> PredictionResult:
         single=model_input.single,
         cached=cached,
         latency_ms=latency_ms,
-        correlation_id=request.payload.get("id"),
+        correlation_id=request.payload.get("id") if isinstance(request.payload, Mapping) else None,
+        task=model.task,
+        labels=list(model.labels or []),
     )
     row = Prediction(
         model_id=model.pk,

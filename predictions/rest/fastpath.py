@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
+from mlplatform.asgi_io import Receive, Scope, Send, headers_of, read_body, respond_json
 from mlplatform.auth import principal_from_authorization
 from mlplatform.errors import InternalError, InvalidInput, PlatformError
 from mlplatform.http_errors import http_status_for
@@ -26,16 +26,7 @@ from predictions.schemas import PredictRequest
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 PREDICT_ROUTE = re.compile(r"^/api/v1/models/(?P<ref>[^/]+)/predict/?$")
-JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-class BodyTooLarge(InvalidInput):
-    pass
 
 
 class PredictFastPath:
@@ -44,7 +35,7 @@ class PredictFastPath:
         self.executor = executor
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, ref: str) -> None:
-        headers = _headers(scope)
+        headers = headers_of(scope)
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         if scope["method"] != "POST":
             await _respond(
@@ -52,7 +43,7 @@ class PredictFastPath:
             )
             return
         try:
-            body = await self._read_body(receive)
+            body = await read_body(receive, self.max_body_bytes)
             content_type = headers.get("content-type", "")
             payload = (
                 parse_multipart(content_type, body)
@@ -76,21 +67,6 @@ class PredictFastPath:
             error = InternalError("internal error; the request id identifies it in the logs")
             await _respond(send, 500, error.as_dict(), request_id)
 
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise InvalidInput("client disconnected")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge(f"request body exceeds {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
@@ -100,10 +76,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object")
     return payload
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -117,12 +89,5 @@ async def _respond(
     request_id: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    payload = orjson.dumps(body)
-    headers = [
-        *JSON_HEADERS,
-        (b"content-length", str(len(payload)).encode()),
-        (b"x-request-id", request_id.encode("latin-1")),
-        *(extra_headers or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    headers = [(b"x-request-id", request_id.encode("latin-1")), *(extra_headers or [])]
+    await respond_json(send, status, body, headers)
