@@ -201,6 +201,9 @@ MQTT_WORKERS = env_int("MQTT_WORKERS", 8)
 MQTT_MAX_INFLIGHT = env_int("MQTT_MAX_INFLIGHT", 256)
 MLP_HTTP_PORT = env_int("MLP_HTTP_PORT", 8000)
 MLP_GRPC_PORT = env_int("MLP_GRPC_PORT", 50051)
+MLP_GRPC_HOST = env_str("MLP_GRPC_HOST", "127.0.0.1")
+MLP_GRPC_THREADS = env_int("MLP_GRPC_THREADS", 16)
+MLP_GRPC_GRACE_SECONDS = env_float("MLP_GRPC_GRACE_SECONDS", 20.0)
 
 # --- Inference ------------------------------------------------------------------------------------
 MLP_MAX_BATCH_SIZE = env_int("MLP_MAX_BATCH_SIZE", 1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from mlplatform.auth import Principal, require_staff
+from mlplatform.auth import Principal, require_authenticated, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
 from mlplatform.ids import as_db_id
 from models_app.models import MLModel, ModelStatus, Stage, TrainingJob
@@ -70,3 +70,18 @@ def visible_training_jobs(actor: Principal | None) -> QuerySet[TrainingJob]:
     """Training jobs are staff business."""
     require_staff(actor)
     return TrainingJob.objects.select_related("model").order_by("-created_at")
+
+
+def list_models(
+    actor: Principal | None, *, name: str = "", task: str = "", stage: str = ""
+) -> QuerySet[MLModel]:
+    """Model versions for any signed-in user, optionally filtered (gRPC ListModels)."""
+    require_authenticated(actor)
+    rows = MLModel.objects.order_by("name", "-version")
+    if name:
+        rows = rows.filter(name=name)
+    if task:
+        rows = rows.filter(task=task)
+    if stage:
+        rows = rows.filter(stage=stage)
+    return rows

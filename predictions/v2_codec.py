@@ -70,7 +70,7 @@ def tensor_from_json(name: str, datatype: str, shape: Sequence[int], data: Any) 
     if datatype == "BYTES":
         items = _flatten(data)
         values = [_bytes_item(item, name) for item in items]
-        return _checked(Tensor(name, datatype, dims, values))
+        return checked(Tensor(name, datatype, dims, values))
     dtype = _numpy_type(datatype, name)
     if datatype.startswith("FP"):
         dtype = "<f8"  # JSON numbers are decimal: reading them as float32 would round them
@@ -78,22 +78,22 @@ def tensor_from_json(name: str, datatype: str, shape: Sequence[int], data: Any) 
         array = np.asarray(_flatten(data), dtype=dtype)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(f"input '{name}': data is not {datatype}: {exc}") from None
-    return _checked(Tensor(name, datatype, dims, array))
+    return checked(Tensor(name, datatype, dims, array))
 
 
 def tensor_from_raw(name: str, datatype: str, shape: Sequence[int], raw: bytes) -> Tensor:
     """A tensor from the binary extension (REST) or `raw_input_contents` (gRPC)."""
     dims = _shape(shape, name)
     if datatype == "BYTES":
-        return _checked(Tensor(name, datatype, dims, _split_bytes(raw, name)))
+        return checked(Tensor(name, datatype, dims, _split_bytes(raw, name)))
     dtype = np.dtype(_numpy_type(datatype, name))
     if len(raw) % dtype.itemsize:
         raise InvalidInput(f"input '{name}': {len(raw)} bytes is not a whole number of {datatype}")
     array = np.frombuffer(raw, dtype=dtype)
-    return _checked(Tensor(name, datatype, dims, array))
+    return checked(Tensor(name, datatype, dims, array))
 
 
-def _checked(tensor: Tensor) -> Tensor:
+def checked(tensor: Tensor) -> Tensor:
     size = len(tensor.data)
     if size != tensor.count:
         raise InvalidInput(
