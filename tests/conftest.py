@@ -158,6 +158,15 @@ def web_server(database_url: str) -> Iterator[str]:
         yield base_url
 
 
+@pytest.fixture(scope="session")
+def grpc_server(database_url: str) -> Iterator[str]:
+    """The real gRPC process on a free port; yields its host:port."""
+    from tests.servers import run_grpc_server
+
+    with run_grpc_server(server_environment(database_url)) as address:
+        yield address
+
+
 @pytest.fixture
 def db_reader(django_db_blocker: Any) -> Iterator[None]:
     """Database reads outside a test transaction, to see what server processes committed."""

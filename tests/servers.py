@@ -133,3 +133,13 @@ def run_web_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base_url}/healthz", process)
         yield base_url
+
+
+@contextlib.contextmanager
+def run_grpc_server(env: dict[str, str], name: str = "grpc") -> Iterator[str]:
+    """The real gRPC process (`manage.py grpcserver`) on a free port; yields host:port."""
+    port = free_port()
+    argv = [sys.executable, "manage.py", "grpcserver", "--address", f"127.0.0.1:{port}"]
+    with run_process(f"{name}-{port}", argv, env) as process:
+        wait_for_log(LOG_DIR / f"{name}-{port}.log", "gRPC server listening", process, timeout=60)
+        yield f"127.0.0.1:{port}"

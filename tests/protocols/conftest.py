@@ -38,3 +38,13 @@ def staff_api(web_server: str, staff_jwt: str) -> Api:
 @pytest.fixture(scope="session")
 def anon_api(web_server: str) -> Api:
     return Api(web_server, None)
+
+
+@pytest.fixture(scope="session")
+def photo() -> bytes:
+    """A real photograph shipped with scikit-learn (a palace in China)."""
+    from pathlib import Path
+
+    import sklearn
+
+    return (Path(sklearn.__file__).parent / "datasets" / "images" / "china.jpg").read_bytes()
