@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 HTTP_PORT ?= $(or $(MLP_HTTP_PORT),8000)
 
-.PHONY: schema bench run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
+.PHONY: protos schema bench run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
 
 run: setup migrate bootstrap static ## serve every process in the foreground (Ctrl-C stops all)
 	@scripts/print_urls.sh $(HTTP_PORT)
@@ -39,6 +39,9 @@ bootstrap:
 
 static:
 	$(MANAGE) collectstatic --noinput -v0
+
+protos: ## regenerate predictions/grpc/gen/ from protos/ (tests fail when it drifts)
+	$(PY) scripts/gen_protos.py
 
 schema: ## regenerate the committed OpenAPI schema (tests fail when it drifts)
 	$(MANAGE) spectacular --validate --fail-on-warn --file schema/openapi.yaml

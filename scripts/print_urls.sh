@@ -10,6 +10,11 @@ cat <<MSG
   GraphQL        http://127.0.0.1:$port/graphql/   (GraphiQL in a browser)
   REST docs      http://127.0.0.1:$port/api/docs/
   SOAP (WSDL)    http://127.0.0.1:$port/soap/?wsdl
+  V2 (KServe)    http://127.0.0.1:$port/v2/   (tritonclient.http works unchanged)
+  gRPC           127.0.0.1:${MLP_GRPC_PORT:-50051}: mlplatform.v1.PredictionService, inference.GRPCInferenceService,
+                 health and reflection (grpcurl -plaintext 127.0.0.1:${MLP_GRPC_PORT:-50051} list)
+  WebSockets     ws://127.0.0.1:$port/ws/predict/{ref}/?token=...   ws://127.0.0.1:$port/ws/feed/ (staff)
+  Live feed      http://127.0.0.1:$port/live/
   MQTT           publish to ml/{model}/input, read ml/{model}/output (broker 127.0.0.1:1883)
   Health         http://127.0.0.1:$port/healthz   http://127.0.0.1:$port/readyz
 

@@ -24,3 +24,24 @@ def test_graphql_schema_matches_the_code(tmp_path: Path) -> None:
 
     committed = COMMITTED.parent.parent / "schema.graphql"
     assert generated.read_text() == committed.read_text(), "schema drifted: run `make schema`"
+
+
+def test_generated_grpc_code_matches_the_protos(tmp_path: Path) -> None:
+    """protos/ is the source; predictions/grpc/gen/ must be exactly what `make protos` makes."""
+    import runpy
+
+    committed = COMMITTED.parent.parent / "predictions" / "grpc" / "gen"
+    generate = runpy.run_path(str(COMMITTED.parent.parent / "scripts" / "gen_protos.py"))[
+        "generate"
+    ]
+
+    generate(tmp_path)
+
+    def files(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): p.read_text()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    assert files(tmp_path) == files(committed), "generated gRPC code drifted: run `make protos`"

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class PredictionServicer(pb_grpc.PredictionServiceServicer):
-    def Predict(  # noqa: N802 (gRPC method names)
+    def Predict(
         self, request: pb.PredictRequest, context: grpc.ServicerContext
     ) -> pb.PredictResponse:
         try:
@@ -32,7 +32,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
             context.abort(status_for(error.code), error.message)
             raise
 
-    def PredictStream(  # noqa: N802
+    def PredictStream(
         self, requests: Iterator[pb.PredictRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.PredictResponse]:
         for request in requests:  # in order: one stream is one conversation
@@ -45,7 +45,7 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
                     error=pb.Error(code=str(error.code), message=error.message),
                 )
 
-    def ListModels(  # noqa: N802
+    def ListModels(
         self, request: pb.ListModelsRequest, context: grpc.ServicerContext
     ) -> pb.ListModelsResponse:
         try:

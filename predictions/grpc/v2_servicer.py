@@ -49,16 +49,16 @@ _CONTENTS_FIELD = {
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
-    def ServerLive(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ServerLive(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ServerLiveResponse(live=True)
 
-    def ServerReady(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ServerReady(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ServerReadyResponse(ready=True)
 
-    def ServerMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ServerMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ServerMetadataResponse(**dataplane.server_metadata())
 
-    def ModelReady(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ModelReady(self, request: Any, context: grpc.ServicerContext) -> Any:
         return _call(
             context,
             lambda: pb.ModelReadyResponse(
@@ -66,7 +66,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             ),
         )
 
-    def ModelMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ModelMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
         def metadata() -> Any:
             meta = dataplane.model_metadata(request.name, request.version, current_principal.get())
             tensor = pb.ModelMetadataResponse.TensorMetadata
@@ -80,10 +80,10 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
         return _call(context, metadata)
 
-    def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> Any:
         return _call(context, lambda: _infer(request))
 
-    def ModelStreamInfer(  # noqa: N802
+    def ModelStreamInfer(
         self, requests: Iterator[Any], context: grpc.ServicerContext
     ) -> Iterator[Any]:
         for request in requests:
@@ -92,7 +92,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             except PlatformError as error:
                 yield pb.ModelStreamInferResponse(error_message=error.message)
 
-    def RepositoryIndex(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def RepositoryIndex(self, request: Any, context: grpc.ServicerContext) -> Any:
         def index() -> Any:
             rows = dataplane.repository_index(current_principal.get(), ready_only=request.ready)
             return pb.RepositoryIndexResponse(
@@ -101,14 +101,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
         return _call(context, index)
 
-    def RepositoryModelLoad(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def RepositoryModelLoad(self, request: Any, context: grpc.ServicerContext) -> Any:
         def load() -> Any:
             dataplane.load_model(request.model_name, current_principal.get())
             return pb.RepositoryModelLoadResponse()
 
         return _call(context, load)
 
-    def RepositoryModelUnload(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def RepositoryModelUnload(self, request: Any, context: grpc.ServicerContext) -> Any:
         def unload() -> Any:
             dataplane.unload_model(request.model_name, current_principal.get())
             return pb.RepositoryModelUnloadResponse()
