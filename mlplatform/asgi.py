@@ -14,6 +14,7 @@ django_app = get_asgi_application()  # must run before any app import below
 from django.conf import settings  # noqa: E402
 
 from mlplatform.events import flush_events  # noqa: E402
+from mlplatform.metrics import mark_process_dead  # noqa: E402
 from mlplatform.routing import websocket_application  # noqa: E402
 from predictions.executor import prediction_executor  # noqa: E402
 from predictions.recording import recorder  # noqa: E402
@@ -55,5 +56,6 @@ async def _lifespan(receive: Any, send: Any) -> None:
             prediction_executor().shutdown()  # in-flight predictions finish, records included
             recorder().stop()
             flush_events()  # the feed events of those last records
+            mark_process_dead(os.getpid())  # this worker's live gauges leave the merged view
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 
 from mlplatform.env import env_bool, env_float, env_int, env_list, env_str
+from mlplatform.logs import logging_config
 from mlplatform.safety import DEV_SECRET_KEY, check_production_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,12 +46,17 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "graphene_django",
     "channels",
+    "django_prometheus",
+    "corsheaders",
     "models_app",
     "predictions",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "mlplatform.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "mlplatform.urls"
@@ -96,6 +103,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_db.sqlite3")}
+# django-prometheus's wrappers of the same backends count queries and errors for /metrics.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends.", 1
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Static and artifacts -------------------------------------------------------------------------
@@ -204,6 +215,9 @@ MLP_GRPC_PORT = env_int("MLP_GRPC_PORT", 50051)
 MLP_GRPC_HOST = env_str("MLP_GRPC_HOST", "127.0.0.1")
 MLP_GRPC_THREADS = env_int("MLP_GRPC_THREADS", 16)
 MLP_GRPC_GRACE_SECONDS = env_float("MLP_GRPC_GRACE_SECONDS", 20.0)
+MLP_OPS_HOST = env_str("MLP_OPS_HOST", "127.0.0.1")
+MLP_GRPC_METRICS_PORT = env_int("MLP_GRPC_METRICS_PORT", 9101)  # /metrics, /healthz; 0 = off
+MLP_MQTT_METRICS_PORT = env_int("MLP_MQTT_METRICS_PORT", 9102)
 
 # --- Inference ------------------------------------------------------------------------------------
 MLP_MAX_BATCH_SIZE = env_int("MLP_MAX_BATCH_SIZE", 1000)
@@ -260,18 +274,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MLP_TRAINING_TIME_LIMIT + 600}
 
 # --- Logging --------------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # Spyne logs every SOAP fault (a client's mistake) as an ERROR traceback: keep them quiet.
-    "loggers": {
-        "spyne.application.client": {"level": "CRITICAL"},
-        "spyne.application.server": {"level": "ERROR"},
-    },
-}
+MLP_LOG_FORMAT = env_str("MLP_LOG_FORMAT", "json" if PRODUCTION else "text")
+LOGGING = logging_config(json_format=MLP_LOG_FORMAT == "json", level=env_str("LOG_LEVEL", "INFO"))
 
 if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True

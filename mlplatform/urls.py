@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from mlplatform import health, openapi  # noqa: F401  (registers the JWT scheme)
+from mlplatform import health, metrics_view, openapi  # noqa: F401  (openapi: JWT scheme)
 from mlplatform.graphql_view import PlatformGraphQLView
 from mlplatform.schema import schema
 from models_app.rest.views import MLModelViewSet, TrainingJobViewSet
@@ -36,5 +36,6 @@ urlpatterns = [
     path("graphql/", csrf_exempt(PlatformGraphQLView.as_view(schema=schema)), name="graphql"),
     path("live/", live_page, name="live"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics_view.metrics, name="metrics"),
     path("readyz", health.readyz, name="readyz"),
 ]

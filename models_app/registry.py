@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from mlplatform.errors import InternalError
+from mlplatform.metrics import LOADED_MODEL_BYTES, LOADED_MODELS, MODEL_LOAD_SECONDS
 from models_app.models import Framework, MLModel, Task
 from models_app.runtimes.image_runtime import OnnxImageRuntime
 from models_app.runtimes.onnx_runtime import OnnxTabularRuntime
@@ -34,10 +36,11 @@ class RuntimeCache:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[Hashable, threading.Lock] = {}
 
-    def get_or_load(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+    def get_or_load(self, key: Hashable, loader: Callable[[], Any], size: int = 0) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -50,11 +53,19 @@ class RuntimeCache:
             value = loader()
             with self._lock:
                 self._items[key] = value
+                self._sizes[key] = size
                 self._items.move_to_end(key)
                 while len(self._items) > self.capacity:
-                    self._items.popitem(last=False)
+                    evicted, _ = self._items.popitem(last=False)
+                    self._sizes.pop(evicted, None)
                 self._key_locks.pop(key, None)
+                self._publish()
             return value
+
+    def _publish(self) -> None:
+        """Update the loaded-model gauges (called with the lock held)."""
+        LOADED_MODELS.set(len(self._items))
+        LOADED_MODEL_BYTES.set(sum(self._sizes.values()))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -62,6 +73,8 @@ class RuntimeCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._sizes.clear()
+            self._publish()
 
     def discard(self, predicate: Callable[[Hashable], bool]) -> int:
         """Drop the runtimes whose key matches; returns how many were dropped."""
@@ -69,6 +82,8 @@ class RuntimeCache:
             doomed = [key for key in self._items if predicate(key)]
             for key in doomed:
                 del self._items[key]
+                self._sizes.pop(key, None)
+            self._publish()
             return len(doomed)
 
 
@@ -78,7 +93,23 @@ _cache = RuntimeCache(settings.MLP_RUNTIME_CACHE_SIZE)
 def get_runtime(model: MLModel) -> Any:
     """The loaded runtime of a model version (loaded on first use in this process)."""
     key = (model.pk, model.artifact.name, model.serving_artifact.name)
-    return _cache.get_or_load(key, lambda: load_runtime(model))
+    return _cache.get_or_load(key, lambda: _timed_load(model), size=_artifact_bytes(model))
+
+
+def _timed_load(model: MLModel) -> Any:
+    started = time.perf_counter()
+    runtime = load_runtime(model)
+    MODEL_LOAD_SECONDS.labels(model.name).observe(time.perf_counter() - started)
+    return runtime
+
+
+def _artifact_bytes(model: MLModel) -> int:
+    """What a loaded version weighs, approximately: the size of the artifact it was loaded from."""
+    field = model.serving_artifact or model.artifact
+    try:
+        return int(field.size) if field else 0
+    except OSError:
+        return 0
 
 
 def unload_runtimes(model_ids: set[int]) -> int:

@@ -16,6 +16,7 @@ import orjson
 import redis
 from django.conf import settings
 
+from mlplatform.metrics import CACHE_REQUESTS
 from predictions.schemas import InferenceOutput, ModelInput, TabularInput
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,13 @@ class PredictionCache:
 
     def get(self, key: str) -> InferenceOutput | None:
         raw = self._call(lambda: self._client.get(key))
-        if not raw:
+        if raw is _DOWN:
+            CACHE_REQUESTS.labels("error").inc()
             return None
+        if not raw:
+            CACHE_REQUESTS.labels("miss").inc()
+            return None
+        CACHE_REQUESTS.labels("hit").inc()
         data: dict[str, Any] = orjson.loads(raw)
         return InferenceOutput(predictions=data["p"], probabilities=data.get("pr"))
 
@@ -55,20 +61,22 @@ class PredictionCache:
         self._call(lambda: self._client.set(key, value, ex=self.ttl))
 
     def available(self) -> bool:
-        return bool(self._call(self._client.ping))
+        answer = self._call(self._client.ping)
+        return answer is not _DOWN and bool(answer)
 
     def _call(self, operation: Any) -> Any:
         if time.monotonic() < self._down_until:
-            return None
+            return _DOWN
         try:
             return operation()
         except redis.RedisError as exc:
             with self._lock:
                 self._down_until = time.monotonic() + _BACKOFF_SECONDS
             logger.warning("prediction cache unavailable, serving uncached: %s", exc)
-            return None
+            return _DOWN
 
 
+_DOWN = object()  # Redis did not answer (or is in back-off): not the same as a miss
 _cache: PredictionCache | None = None
 
 

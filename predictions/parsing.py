@@ -57,11 +57,12 @@ def parse_input(payload: Any, schema: ModelSchema, *, limits: InputLimits) -> Mo
         parsed = _parse_images(payload, schema, limits.max_image_bytes)
     else:
         raise InvalidInput(f"model {schema.ref} has unknown task {schema.task!r}")
-    _check_batch_size(_batch_len(parsed), limits.max_batch)
+    _check_batch_size(batch_length(parsed), limits.max_batch)
     return parsed
 
 
-def _batch_len(parsed: ModelInput) -> int:
+def batch_length(parsed: ModelInput) -> int:
+    """Instances in a parsed input (rows, texts or images)."""
     if isinstance(parsed, TabularInput):
         return len(parsed.rows)
     if isinstance(parsed, TextInput):

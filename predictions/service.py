@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from mlplatform.auth import require_authenticated
+from mlplatform.errors import PlatformError
+from mlplatform.logs import request_id_var
+from mlplatform.metrics import BATCH_SIZE, PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTIONS
 from models_app.models import MLModel
 from models_app.registry import get_runtime
 from models_app.selectors import resolve_ready_model
 from predictions.cache import prediction_cache
 from predictions.inference import run_runtime
 from predictions.models import Prediction
-from predictions.parsing import InputLimits, ModelSchema, parse_input
+from predictions.parsing import InputLimits, ModelSchema, batch_length, parse_input
 from predictions.recording import recorder
 from predictions.schemas import InferenceOutput, ModelInput, PredictionResult, PredictRequest
 
@@ -28,6 +31,17 @@ logger = logging.getLogger(__name__)
 
 def predict(request: PredictRequest) -> PredictionResult:
     """Answer one prediction request; raises PlatformError, and then nothing was recorded."""
+    token = request_id_var.set(request.request_id)  # every log line of this call carries it
+    try:
+        return _predict(request)
+    except PlatformError as error:
+        PREDICTION_ERRORS.labels(str(error.code), request.protocol).inc()
+        raise
+    finally:
+        request_id_var.reset(token)
+
+
+def _predict(request: PredictRequest) -> PredictionResult:
     started = time.perf_counter()
     principal = require_authenticated(request.principal)
     model = resolve_ready_model(request.model_ref)
@@ -55,7 +69,19 @@ def predict(request: PredictRequest) -> PredictionResult:
         request_id=request.request_id[:64],
     )
     result.prediction_id = recorder().record(row).pk
+    _observe(model, request.protocol, model_input, cached, time.perf_counter() - started)
     return result
+
+
+def _observe(
+    model: MLModel, protocol: str, model_input: ModelInput, cached: bool, seconds: float
+) -> None:
+    PREDICTIONS.labels(
+        model.name, str(model.version), protocol, "true" if cached else "false"
+    ).inc()
+    PREDICTION_LATENCY.labels(model.name, protocol).observe(seconds)
+    if not cached:
+        BATCH_SIZE.labels(model.name).observe(batch_length(model_input))
 
 
 def input_limits() -> InputLimits:

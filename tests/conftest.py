@@ -128,6 +128,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         "MLP_ARTIFACT_DIR": str(settings.MEDIA_ROOT),
         "MLP_DATA_DIR": str(TEST_ROOT),
         "DEBUG": "true",
+        "MLP_GRPC_METRICS_PORT": "0",  # fixtures that scrape give their process a free port
+        "MLP_MQTT_METRICS_PORT": "0",
     }
 
 
@@ -159,12 +161,21 @@ def web_server(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def grpc_server(database_url: str) -> Iterator[str]:
+def grpc_server(database_url: str, grpc_ops_port: int) -> Iterator[str]:
     """The real gRPC process on a free port; yields its host:port."""
     from tests.servers import run_grpc_server
 
-    with run_grpc_server(server_environment(database_url)) as address:
+    env = {**server_environment(database_url), "MLP_GRPC_METRICS_PORT": str(grpc_ops_port)}
+    with run_grpc_server(env) as address:
         yield address
+
+
+@pytest.fixture(scope="session")
+def grpc_ops_port() -> int:
+    """The gRPC process's /metrics and /healthz port."""
+    from tests.servers import free_port
+
+    return free_port()
 
 
 @pytest.fixture

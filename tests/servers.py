@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -129,6 +130,10 @@ def run_web_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         "--http",
         "httptools",
     ]
+    metrics_dir = LOG_DIR.parent / "metrics" / f"web-{port}"  # as scripts/run_web.sh does
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), **env}
     with run_process(f"web-{port}", argv, env) as process:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base_url}/healthz", process)

@@ -76,6 +76,9 @@ class GrpcServer:
             flush_events()
             self._stopped = True
 
+    def health_state(self) -> dict[str, str]:
+        return {"status": "stopping" if self._stop_lock.locked() or self._stopped else "ok"}
+
     def wait(self) -> None:
         self.server.wait_for_termination()
 

@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from mlplatform.metrics import MQTT_IN_FLIGHT, MQTT_RECONNECTS
 from predictions.mqtt.handler import MqttSettings, answer
 from predictions.mqtt.topics import request_filters, route
 
@@ -67,6 +68,7 @@ class MqttBridge:
         self.slots = threading.BoundedSemaphore(max_inflight)
         self.recent = RecentReplies()
         self.stopping = threading.Event()
+        self.connected = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"mlplatform-bridge-{socket.gethostname()}-{id(self):x}",
@@ -93,6 +95,17 @@ class MqttBridge:
     def stop(self) -> None:
         self.stopping.set()
 
+    def health(self) -> dict[str, Any]:
+        """For the ops endpoint: ok while connected to the broker and not shutting down."""
+        if self.stopping.is_set():
+            return {"status": "stopping"}
+        if not self.connected.is_set():
+            return {
+                "status": "disconnected",
+                "broker": f"{self.target.hostname}:{self.target.port}",
+            }
+        return {"status": "ok", "broker": f"{self.target.hostname}:{self.target.port or 1883}"}
+
     def _drain(self) -> None:
         """Stop taking requests, finish those in flight (their replies included), disconnect."""
         prefix = self.settings.prefix
@@ -114,11 +127,14 @@ class MqttBridge:
             return
         filters = request_filters(self.settings.prefix, self.group)
         client.subscribe([(topic, QOS) for topic in filters])
+        self.connected.set()
+        MQTT_RECONNECTS.inc()
         logger.info("MQTT bridge connected; subscribed to %s", ", ".join(filters))
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
+        self.connected.clear()
         if not self.stopping.is_set():
             logger.warning("MQTT broker connection lost (%s); reconnecting", reason)
 
@@ -137,6 +153,7 @@ class MqttBridge:
             self._publish(reply_topic, cached, correlation)
             return
         self.slots.acquire()  # backpressure: the network thread waits for a free slot
+        MQTT_IN_FLIGHT.inc()
         payload = bytes(message.payload)
         self.pool.submit(self._serve, destination.model, payload, reply_topic, correlation, key)
 
@@ -151,6 +168,7 @@ class MqttBridge:
             self.recent.put(key, reply)
             self._publish(reply_topic, reply, correlation)
         finally:
+            MQTT_IN_FLIGHT.dec()
             self.slots.release()
 
     def _publish(self, topic: str, body: bytes, correlation: bytes | None) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+import requests
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -79,8 +80,14 @@ def run_bridge(env: dict[str, str], name: str, broker_port: int = 1883) -> Any:
 
 
 @pytest.fixture(scope="module")
-def bridge(database_url: str) -> Iterator[Any]:
-    with run_bridge(server_environment(database_url), "mqtt-bridge") as process:
+def bridge_ops_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def bridge(database_url: str, bridge_ops_port: int) -> Iterator[Any]:
+    env = {**server_environment(database_url), "MLP_MQTT_METRICS_PORT": str(bridge_ops_port)}
+    with run_bridge(env, "mqtt-bridge") as process:
         wait_for_log(LOG_DIR / "mqtt-bridge.log", "subscribed to", process, timeout=30)
         time.sleep(0.3)
         yield process
@@ -165,6 +172,40 @@ def test_predictions_are_recorded_as_mqtt(bridge: Any, device: Device, db_reader
 
     row = Prediction.objects.get(request_id=marker)
     assert (row.protocol, row.user.username) == ("mqtt", "mqtt-bridge")
+
+
+def test_bridge_metrics_and_health(bridge: Any, bridge_ops_port: int, device: Device) -> None:
+    ops = f"http://127.0.0.1:{bridge_ops_port}"
+    before = requests.get(f"{ops}/metrics", timeout=5).text
+    device.subscribe(f"{PREFIX}/demo/output")
+
+    for i in range(3):
+        device.publish(f"{PREFIX}/demo/input", {"X": [[float(i), uuid.uuid4().int % 97]]})
+        device.next()
+
+    after = requests.get(f"{ops}/metrics", timeout=5).text
+    health = requests.get(f"{ops}/healthz", timeout=5)
+    assert (
+        _metric(after, "mlp_predictions_total", 'protocol="mqtt"')
+        - _metric(before, "mlp_predictions_total", 'protocol="mqtt"')
+        == 3
+    )
+    assert _metric(after, "mlp_mqtt_reconnects_total", "") >= 1
+    assert _metric(after, "mlp_mqtt_in_flight", "") == 0
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+
+
+def _metric(text: str, name: str, label: str) -> float:
+    """Sum a metric's samples (Prometheus text format) whose labels contain `label`."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name)
+        and not line.startswith("#")
+        and label in line
+        and line.split("{")[0].split(" ")[0] == name
+    )
 
 
 def test_mosquitto_command_line_clients(bridge: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from mlplatform.ops_http import start_ops_server
 from predictions.grpc.server import GrpcServer, GrpcSettings
 
 
@@ -39,9 +40,14 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, on_signal)
         server.start()
+        ops = start_ops_server(
+            settings.MLP_OPS_HOST, settings.MLP_GRPC_METRICS_PORT, server.health_state, "grpc"
+        )
         self.stdout.write(f"gRPC server listening on port {server.port}")
         self.stdout.flush()
         server.wait()
+        if ops is not None:
+            ops.stop()
         if stopping.is_set():
             server.stop()  # returns once the stopping thread's flush is done (idempotent)
         self.stdout.write("gRPC server stopped")

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from mlplatform.auth import principal_for_user
+from mlplatform.ops_http import start_ops_server
 from predictions.mqtt.bridge import MqttBridge
 from predictions.mqtt.handler import MqttSettings
 
@@ -38,6 +39,11 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: bridge.stop())
         prefix, target = settings.MQTT_TOPIC_PREFIX, urlparse(settings.MQTT_URL)
         where = f"{target.hostname}:{target.port or 1883}"  # never log the credentials
+        ops = start_ops_server(
+            settings.MLP_OPS_HOST, settings.MLP_MQTT_METRICS_PORT, bridge.health, "mqtt bridge"
+        )
         self.stdout.write(f"MQTT bridge on {where}, requests on {prefix}/+/input")
         self.stdout.flush()
         bridge.run()
+        if ops is not None:
+            ops.stop()
