@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
+from urllib.parse import urlparse
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -19,12 +22,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when predictions can be served (DB up, models load); Redis down is 'degraded'."""
-    checks: dict[str, Any] = {"database": _database(), "redis": _redis()}
+    """200 when predictions can be served (DB up, models load); anything else down is 'degraded'.
+
+    Redis down means no cache, no live feed and no new training jobs; the MQTT broker down means
+    no MQTT traffic. Predictions over HTTP, WebSockets and gRPC still work, so the process stays
+    in the load balancer and says what is missing.
+    """
+    checks: dict[str, Any] = {
+        "database": _database(),
+        "redis": _redis(),
+        "broker": _broker(),
+        "mqtt": _tcp(settings.MQTT_URL, default_port=1883),
+    }
     checks["models"] = _models() if checks["database"] == "ok" else {"error": "database down"}
     models_ok = all(state == "ok" for state in checks["models"].values())
     ready = checks["database"] == "ok" and models_ok
-    status = "ok" if ready and checks["redis"] == "ok" else ("degraded" if ready else "unavailable")
+    optional_ok = all(checks[name] == "ok" for name in ("redis", "broker", "mqtt"))
+    status = "ok" if ready and optional_ok else ("degraded" if ready else "unavailable")
     return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
 
 
@@ -39,6 +53,24 @@ def _database() -> str:
 
 def _redis() -> str:
     return "ok" if prediction_cache().available() else "down"
+
+
+def _broker() -> str:
+    """The Celery broker (Redis unless CELERY_BROKER_URL says otherwise)."""
+    if settings.CELERY_BROKER_URL == settings.REDIS_URL:
+        return _redis()
+    return _tcp(settings.CELERY_BROKER_URL, default_port=6379)
+
+
+def _tcp(url: str, *, default_port: int) -> str:
+    target = urlparse(url)
+    try:
+        with socket.create_connection(
+            (target.hostname or "127.0.0.1", target.port or default_port), timeout=1.0
+        ):
+            return "ok"
+    except OSError as exc:
+        return f"down: {exc.strerror or type(exc).__name__}"
 
 
 def _models() -> dict[str, str]:

@@ -113,6 +113,15 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 6
 
 @contextlib.contextmanager
 def run_web_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    with run_web_server_process(env, workers) as (base_url, _):
+        yield base_url
+
+
+@contextlib.contextmanager
+def run_web_server_process(
+    env: dict[str, str], workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """uvicorn on mlplatform.asgi (multiprocess metrics, as in production); yields (URL, process)."""
     port = free_port()
     argv = [
         sys.executable,
@@ -137,14 +146,22 @@ def run_web_server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     with run_process(f"web-{port}", argv, env) as process:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base_url}/healthz", process)
-        yield base_url
+        yield base_url, process
 
 
 @contextlib.contextmanager
 def run_grpc_server(env: dict[str, str], name: str = "grpc") -> Iterator[str]:
     """The real gRPC process (`manage.py grpcserver`) on a free port; yields host:port."""
+    with run_grpc_server_process(env, name) as (address, _):
+        yield address
+
+
+@contextlib.contextmanager
+def run_grpc_server_process(
+    env: dict[str, str], name: str = "grpc"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     argv = [sys.executable, "manage.py", "grpcserver", "--address", f"127.0.0.1:{port}"]
     with run_process(f"{name}-{port}", argv, env) as process:
         wait_for_log(LOG_DIR / f"{name}-{port}.log", "gRPC server listening", process, timeout=60)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", process

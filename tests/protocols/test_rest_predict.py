@@ -57,6 +57,8 @@ def test_health_and_readiness(web_server: str) -> None:
         "checks": {
             "database": "ok",
             "redis": "ok",
+            "broker": "ok",
+            "mqtt": "ok",
             "models": dict.fromkeys(("demo", "iris", "diabetes", "sentiment", "imagenet"), "ok"),
         },
     }
