@@ -121,6 +121,22 @@ STORAGES = {
 }
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# Shared artifact storage for several hosts: MLP_ARTIFACT_STORAGE=s3 (django-storages; the bucket
+# and credentials come from AWS_* variables, any S3-compatible endpoint via AWS_S3_ENDPOINT_URL).
+MLP_ARTIFACT_STORAGE = env_str("MLP_ARTIFACT_STORAGE", "filesystem")
+MLP_ARTIFACT_CACHE_DIR = env_str("MLP_ARTIFACT_CACHE_DIR", str(DATA_DIR / "artifact-cache"))
+if MLP_ARTIFACT_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", "mlplatform-artifacts"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "location": env_str("AWS_LOCATION", "artifacts"),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 
 # --- I18N -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -277,7 +293,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MLP_TRAINING_TIME_LIMIT
 MLP_LOG_FORMAT = env_str("MLP_LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = logging_config(json_format=MLP_LOG_FORMAT == "json", level=env_str("LOG_LEVEL", "INFO"))
 
+# --- HTTP security (production: behind a TLS-terminating proxy such as deploy/nginx) -----------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = False  # browsers on other origins use tokens, never our cookies
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapes come over the internal network in plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^v2/health/"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from mlplatform.errors import InternalError
 from mlplatform.metrics import LOADED_MODEL_BYTES, LOADED_MODELS, MODEL_LOAD_SECONDS
+from models_app.artifact_files import local_path
 from models_app.models import Framework, MLModel, Task
 from models_app.runtimes.image_runtime import OnnxImageRuntime
 from models_app.runtimes.onnx_runtime import OnnxTabularRuntime
@@ -122,7 +123,7 @@ def load_runtime(model: MLModel) -> Any:
     labels = list(model.labels) or None
     try:
         if model.task == Task.IMAGE_CLASSIFICATION:
-            return OnnxImageRuntime.from_file(model.artifact.path, list(model.labels))
+            return OnnxImageRuntime.from_file(local_path(model.artifact), list(model.labels))
         if model.task == Task.SENTIMENT and model.framework == Framework.VADER:
             thresholds = model.config.get("thresholds", {})
             return VaderRuntime(
@@ -130,11 +131,11 @@ def load_runtime(model: MLModel) -> Any:
                 negative=float(thresholds.get("negative", NEGATIVE_THRESHOLD)),
             )
         if model.serving_artifact:
-            return OnnxTabularRuntime.from_file(model.serving_artifact.path, labels)
+            return OnnxTabularRuntime.from_file(local_path(model.serving_artifact), labels)
         if model.framework == Framework.SKLEARN:
-            return SklearnRuntime.from_file(model.artifact.path)
+            return SklearnRuntime.from_file(local_path(model.artifact))
         if model.framework == Framework.ONNX:
-            return OnnxTabularRuntime.from_file(model.artifact.path, labels)
+            return OnnxTabularRuntime.from_file(local_path(model.artifact), labels)
     except Exception as exc:  # onnxruntime, skops and the OS each raise their own types
         logger.exception("loading model %s failed", model.ref)
         raise InternalError(f"model {model.ref} could not be loaded") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -52,3 +53,33 @@ def test_manage_py_refuses_unsafe_production() -> None:
 
     assert result.returncode != 0
     assert "refusing to start in production: DEBUG is on; SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_check_deploy_with_no_warning(tmp_path: Any) -> None:
+    """`DJANGO_ENV=production` with real secrets: Django's deployment checklist is clean."""
+    import secrets
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DEBUG": "",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "MLP_ADMIN_USER": "ops",
+        "MLP_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        "ALLOWED_HOSTS": "ml.example.com",
+        "MLP_DATA_DIR": str(tmp_path),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
