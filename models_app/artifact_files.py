@@ -24,8 +24,9 @@ def local_path(field: FieldFile) -> str:
         pass
     cache = Path(settings.MLP_ARTIFACT_CACHE_DIR)
     cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(field.name.encode()).hexdigest()[:16]
-    target = cache / f"{digest}-{Path(field.name).name}"
+    name = str(field.name)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    target = cache / f"{digest}-{Path(name).name}"
     if not target.exists():
         fd, partial = tempfile.mkstemp(dir=cache, suffix=".part")
         with os.fdopen(fd, "wb") as out, field.open("rb") as source:
