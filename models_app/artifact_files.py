@@ -2,8 +2,8 @@
 
 Runtimes (onnxruntime, skops) open files by path. With the local file system that is the stored
 file itself; with shared object storage (S3 through django-storages, for several hosts) the
-artifact is copied once into a local cache, named by its content digest, so a re-uploaded
-version never reuses a stale copy.
+artifact is copied once into a local cache, named by a digest of its storage name (names are
+never reused: `file_overwrite` is off), so a new upload never meets a stale copy.
 """
 
 from __future__ import annotations
