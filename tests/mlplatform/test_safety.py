@@ -83,3 +83,17 @@ def test_production_settings_pass_check_deploy_with_no_warning(tmp_path: Any) ->
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_env_example_lists_every_setting() -> None:
+    """The contract: `.env.example` lists every variable settings.py reads."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    read = set(
+        re.findall(r'env_\w+\("([A-Z0-9_]+)"', (root / "mlplatform/settings.py").read_text())
+    )
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
+
+    assert read - documented == set()
