@@ -20,6 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {"web", "grpc", "mqtt", "worker", "redis", "mosquitto", "postgres", "prometheus"}
+RESTART_POLICIES = ("always", "unless-stopped", "on-failure")
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 PORT = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}(/(tcp|udp))?$")
 
@@ -34,7 +35,7 @@ def problems(compose: dict[str, Any], root: Path) -> list[str]:
         if "image" not in service and "build" not in service:
             found.append(f"{where}: needs 'image' or 'build'")
         depends = service.get("depends_on") or {}
-        for target, spec in (depends.items() if isinstance(depends, dict) else []):
+        for target, spec in depends.items() if isinstance(depends, dict) else []:
             if target not in services:
                 found.append(f"{where}: depends on unknown service '{target}'")
                 continue
@@ -44,7 +45,7 @@ def problems(compose: dict[str, Any], root: Path) -> list[str]:
             if condition == "service_healthy" and "healthcheck" not in services[target]:
                 found.append(f"{where}: waits for '{target}' to be healthy; it has no healthcheck")
         long_running = service.get("restart") != "no"
-        if long_running and service.get("restart") not in ("always", "unless-stopped", "on-failure"):
+        if long_running and service.get("restart") not in RESTART_POLICIES:
             found.append(f"{where}: needs a restart policy")
         if long_running and "healthcheck" not in service:
             found.append(f"{where}: needs a healthcheck")
@@ -59,9 +60,9 @@ def problems(compose: dict[str, Any], root: Path) -> list[str]:
             elif source not in volumes:
                 found.append(f"{where}: named volume '{source}' is not declared")
         command = service.get("command")
-        if isinstance(command, str) and command.startswith("scripts/"):
-            if not (root / command.split()[0]).exists():
-                found.append(f"{where}: command {command.split()[0]} does not exist")
+        script = command.split()[0] if isinstance(command, str) else ""
+        if script.startswith("scripts/") and not (root / script).exists():
+            found.append(f"{where}: command {script} does not exist")
     found += _prometheus_targets(services, root)
     return found
 
@@ -77,7 +78,9 @@ def _prometheus_targets(services: dict[str, Any], root: Path) -> list[str]:
             for target in static.get("targets") or []:
                 host = target.split(":")[0]
                 if host not in services:
-                    found.append(f"prometheus job '{job['job_name']}' scrapes unknown host '{host}'")
+                    found.append(
+                        f"prometheus job '{job['job_name']}' scrapes unknown host '{host}'"
+                    )
     return found
 
 
@@ -86,8 +89,13 @@ def main() -> int:
     compose = yaml.safe_load(path.read_text())
     found = problems(compose, ROOT)
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        result = subprocess.run([docker, "compose", "-f", str(path), "config", "-q"], capture_output=True, text=True)
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        result = subprocess.run(
+            [docker, "compose", "-f", str(path), "config", "-q"], capture_output=True, text=True
+        )
         if result.returncode != 0:
             found.append(f"docker compose config: {result.stderr.strip()}")
     else:
