@@ -245,6 +245,11 @@ MLP_IMAGENET_ONNX = env_str(
     "MLP_IMAGENET_ONNX", str(BASE_DIR / "var" / "build" / "efficientnet_lite0.onnx")
 )
 MLP_RUNTIME_CACHE_SIZE = env_int("MLP_RUNTIME_CACHE_SIZE", 16)
+MLP_MODEL_CACHE_SECONDS = env_float("MLP_MODEL_CACHE_SECONDS", 5.0)  # 0 = resolve every time
+# Dynamic batching: concurrent requests for one version share a model call of up to this many
+# instances (1 = off); a leader may wait MLP_BATCH_MAX_WAIT_MS for more (0: batch what waits).
+MLP_BATCH_MAX_SIZE = env_int("MLP_BATCH_MAX_SIZE", 64)
+MLP_BATCH_MAX_WAIT_MS = env_float("MLP_BATCH_MAX_WAIT_MS", 0.0)
 MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
 MLP_CACHE_PREFIX = env_str("MLP_CACHE_PREFIX", "mlp")

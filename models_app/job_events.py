@@ -35,6 +35,8 @@ def job_event(job: TrainingJob) -> dict[str, Any]:
             else None
         ),
         "done": job.status in TERMINAL_STATUSES,
+        # Grows with every recorded step: lets a client (and our consumer) drop stale events.
+        "revision": len(job.progress_log),
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }

@@ -46,7 +46,7 @@ def run_training_job(job_id: int, *, worker: str) -> None:
         logger.info("job %s is not queued any more; nothing to do", job_id)
         return
     job = TrainingJob.objects.select_related("model").get(pk=job_id)
-    publish_job(job)
+    _report(job, 0, f"started on {worker} (attempt {job.attempts})")
     try:
         with _heartbeat(job_id):
             model = _train(job, lambda progress, message: _report(job, progress, message))

@@ -8,6 +8,7 @@ from mlplatform.auth import Principal, require_authenticated, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
 from mlplatform.ids import as_db_id
 from models_app.models import MLModel, ModelStatus, Stage, TrainingJob
+from models_app.resolution import resolution_cache
 
 
 def resolve_model_ref(ref: str | int) -> MLModel:
@@ -52,10 +53,16 @@ def _resolve_name(name: str) -> MLModel:
 
 
 def resolve_ready_model(ref: str | int) -> MLModel:
-    """Resolve a reference and insist the version can serve predictions."""
+    """Resolve a reference and insist the version can serve predictions (cached per process)."""
+    key = str(ref).strip()
+    cache = resolution_cache()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     model = resolve_model_ref(ref)
     if model.status != ModelStatus.READY:
         raise ModelNotReady(f"model {model.ref!r} is {model.status}, not ready")
+    cache.put(key, model)
     return model
 
 

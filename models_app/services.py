@@ -17,6 +17,7 @@ from models_app.conversion import convert_to_onnx
 from models_app.datasets import inline_dataset, load_bundled
 from models_app.dispatch import dispatch_training_job
 from models_app.models import Framework, MLModel, ModelStatus, Stage, TrainingJob
+from models_app.resolution import registry_changed
 from models_app.selectors import next_version
 from models_app.training import TrainedModel
 
@@ -68,6 +69,7 @@ def register_trained_model(
                 model.save()
                 if stage == Stage.PRODUCTION:
                     _make_production(model)
+                registry_changed()
                 return model
         except IntegrityError:
             if attempt == _VERSION_RETRIES - 1:
@@ -95,7 +97,9 @@ def archive_model(*, model: MLModel, actor: Principal | None) -> MLModel:
     require_staff(actor)
     model.status = ModelStatus.ARCHIVED
     model.stage = Stage.NONE
-    model.save(update_fields=["status", "stage"])
+    with transaction.atomic():
+        model.save(update_fields=["status", "stage"])
+        registry_changed()
     return model
 
 
@@ -146,6 +150,7 @@ def register_prebuilt_model(
         if artifact is not None:
             model.artifact.save(artifact_filename, ContentFile(artifact), save=False)
         model.save()
+        registry_changed()
         if stage == Stage.PRODUCTION:
             _make_production(model)
     return model
@@ -188,6 +193,7 @@ def register_uploaded_model(
         if onnx_bytes is not None:
             model.serving_artifact.save("model.onnx", ContentFile(onnx_bytes), save=False)
         model.save()
+        registry_changed()
     return model
 
 
@@ -256,4 +262,5 @@ def _set_stage(model: MLModel, stage: str) -> MLModel:
         else:
             model.stage = stage
             model.save(update_fields=["stage"])
+        registry_changed()
     return model

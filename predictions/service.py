@@ -19,6 +19,7 @@ from mlplatform.metrics import BATCH_SIZE, PREDICTION_ERRORS, PREDICTION_LATENCY
 from models_app.models import MLModel
 from models_app.registry import get_runtime
 from models_app.selectors import resolve_ready_model
+from predictions.batching import Batchers
 from predictions.cache import prediction_cache
 from predictions.inference import run_runtime
 from predictions.models import Prediction
@@ -69,19 +70,15 @@ def _predict(request: PredictRequest) -> PredictionResult:
         request_id=request.request_id[:64],
     )
     result.prediction_id = recorder().record(row).pk
-    _observe(model, request.protocol, model_input, cached, time.perf_counter() - started)
+    _observe(model, request.protocol, cached, time.perf_counter() - started)
     return result
 
 
-def _observe(
-    model: MLModel, protocol: str, model_input: ModelInput, cached: bool, seconds: float
-) -> None:
+def _observe(model: MLModel, protocol: str, cached: bool, seconds: float) -> None:
     PREDICTIONS.labels(
         model.name, str(model.version), protocol, "true" if cached else "false"
     ).inc()
     PREDICTION_LATENCY.labels(model.name, protocol).observe(seconds)
-    if not cached:
-        BATCH_SIZE.labels(model.name).observe(batch_length(model_input))
 
 
 def input_limits() -> InputLimits:
@@ -105,6 +102,27 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
     hit = cache.get(key)
     if hit is not None:
         return hit, True
-    output = run_runtime(get_runtime(model), model_input, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
+    runtime = get_runtime(model)
+
+    def run(batch: ModelInput) -> InferenceOutput:
+        BATCH_SIZE.labels(model.name).observe(batch_length(batch))
+        return run_runtime(runtime, batch, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
+
+    if settings.MLP_BATCH_MAX_SIZE > 1:
+        output = batchers().for_model(_cache_identity(model)).run(model_input, run)
+    else:
+        output = run(model_input)
     cache.set(key, output)
     return output, False
+
+
+_batchers: Batchers | None = None
+
+
+def batchers() -> Batchers:
+    global _batchers
+    if _batchers is None:
+        _batchers = Batchers(
+            max_size=settings.MLP_BATCH_MAX_SIZE, max_wait=settings.MLP_BATCH_MAX_WAIT_MS / 1000.0
+        )
+    return _batchers

@@ -160,6 +160,16 @@ def web_server(database_url: str) -> Iterator[str]:
         yield base_url
 
 
+@pytest.fixture(autouse=True)
+def _fresh_model_resolution() -> Iterator[None]:
+    """Test transactions roll back registry changes without a commit to clear the cache on."""
+    from models_app.resolution import clear_resolution_cache
+
+    clear_resolution_cache()
+    yield
+    clear_resolution_cache()
+
+
 @pytest.fixture(scope="session")
 def grpc_server(database_url: str, grpc_ops_port: int) -> Iterator[str]:
     """The real gRPC process on a free port; yields its host:port."""

@@ -35,6 +35,11 @@ class JobProgressConsumer(JsonConsumer):
         await self._forward(message["job"])
 
     async def _forward(self, event: dict[str, Any]) -> None:
+        """Send an event unless it is older than (or the same as) what the client has."""
+        last: dict[str, Any] | None = getattr(self, "last_event", None)
+        if last is not None and (event["revision"] < last["revision"] or event == last):
+            return  # published before the state we read on connect, delivered after it
+        self.last_event = event
         await self.send_json(event)
         if event["done"]:
             await self.close(code=1000)

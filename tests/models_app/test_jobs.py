@@ -35,8 +35,9 @@ def test_iris_job_registers_a_ready_version_with_metrics(db: None) -> None:
 
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.progress == 100
-    assert [entry["progress"] for entry in job.progress_log] == [10, 30, 70, 90, 100]
-    assert [entry["message"] for entry in job.progress_log[:4]] == [
+    assert [entry["progress"] for entry in job.progress_log] == [0, 10, 30, 70, 90, 100]
+    assert [entry["message"] for entry in job.progress_log[:5]] == [
+        "started on test:1 (attempt 1)",
         "loading data",
         "fitting",
         "evaluating",
