@@ -118,7 +118,7 @@ MEDIA_ROOT = Path(env_str("MLP_ARTIFACT_DIR", str(DATA_DIR / "artifacts")))
 MEDIA_URL = "artifacts/"
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "mlplatform.storage.StaticStorage"},
 }
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}

@@ -97,3 +97,34 @@ def test_env_example_lists_every_setting() -> None:
     documented = set(re.findall(r"^([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M))
 
     assert read - documented == set()
+
+
+def test_production_collectstatic_builds_the_manifest(tmp_path: Any) -> None:
+    """Production serves hashed, compressed static files: collectstatic must succeed."""
+    import secrets
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "MLP_ADMIN_USER": "ops",
+        "MLP_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        "ALLOWED_HOSTS": "ml.example.com",
+        "MLP_DATA_DIR": str(tmp_path),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = (tmp_path / "static" / "staticfiles.json").read_text()
+    assert "vendor/graphiql/graphiql.min.js" in manifest
+    assert "live/live.js" in manifest
