@@ -39,6 +39,7 @@ class Target:
     token: str
     model: str = "iris"
     mqtt_prefix: str = "ml"
+    mqtt_port: int = 1883
     features: list[str] = field(default_factory=list)
 
 
@@ -279,7 +280,7 @@ class Mqtt(Client):
         self.client.on_socket_open = lambda c, u, sock: sock.setsockopt(6, 1, 1)  # TCP_NODELAY
         subscribed = asyncio.Event()
         self.client.on_subscribe = lambda *args: self.loop.call_soon_threadsafe(subscribed.set)
-        self.client.connect("127.0.0.1", 1883)
+        self.client.connect("127.0.0.1", self.target.mqtt_port)
         self.client.loop_start()
         self.client.subscribe(self.reply_topic, qos=1)
         await asyncio.wait_for(subscribed.wait(), 10)

@@ -109,6 +109,19 @@ if not MLModel.objects.filter(name="forest").exists():
 
 
 @contextlib.contextmanager
+def broker() -> Iterator[int]:
+    """Our shipped development broker settings (TCP_NODELAY on) on a free port."""
+    port = free_port()
+    config = LOG_DIR / f"bench-mosquitto-{port}.conf"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    shipped = (ROOT / "deploy" / "mosquitto" / "mosquitto-dev.conf").read_text()
+    config.write_text(shipped.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1"))
+    with run_process(f"bench-mosquitto-{port}", ["mosquitto", "-c", str(config)], {}):
+        time.sleep(0.5)
+        yield port
+
+
+@contextlib.contextmanager
 def platform(env: dict[str, str], workers: int) -> Iterator[dict[str, Any]]:
     """Web, gRPC and MQTT processes; yields their addresses and process-group ids."""
     http_port, grpc_port = free_port(), free_port()
@@ -226,8 +239,10 @@ def token(base: str) -> str:
     return str(answer.json()["access"])
 
 
-async def batching_scenario(target: Target, groups: dict[str, int], n: int) -> dict[str, Any]:
-    rng = np.random.default_rng(11)
+async def batching_scenario(
+    target: Target, groups: dict[str, int], n: int, seed: int
+) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)  # each run its own rows: never served from the cache
     client = Rest(Target(target.http, target.grpc, target.token, model="forest"))
     await client.start()
     await client.run(rows(64, rng), 16)
@@ -279,13 +294,14 @@ def raw_image_ms(photo: bytes) -> float:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlplatform.settings")
     from models_app.runtimes.image_runtime import OnnxImageRuntime
 
-    runtime = OnnxImageRuntime.from_file(str(ROOT / "var/build/efficientnet_lite0.onnx"), [])
+    labels = [str(i) for i in range(1000)]
+    runtime = OnnxImageRuntime.from_file(str(ROOT / "var/build/efficientnet_lite0.onnx"), labels)
     for _ in range(3):
-        runtime.classify([photo], top_k=3)
+        runtime.classify([photo], top_k=3, max_pixels=40_000_000)
     timings = []
     for _ in range(15):
         started = time.perf_counter()
-        runtime.classify([photo], top_k=3)
+        runtime.classify([photo], top_k=3, max_pixels=40_000_000)
         timings.append(time.perf_counter() - started)
     return 1000 * statistics.median(timings)
 
@@ -425,27 +441,31 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = ROOT / "var" / "bench"
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url(data_dir)
-    env = bench_env(url, data_dir)
+    env = bench_env(url, data_dir, MQTT_URL=f"mqtt://127.0.0.1:{args.mqtt_port}")
     manage(env, "collectstatic", "--noinput", "-v0")
     prepare(env)
     results: dict[str, Any] = {"database": url.split(":")[0], "workers": args.workers}
     before = recorded_by_protocol(env)
     with platform(env, args.workers) as servers:
         target = Target(
-            servers["http"], servers["grpc"], token(servers["http"]), mqtt_prefix=f"bench{RUN}"
+            servers["http"],
+            servers["grpc"],
+            token(servers["http"]),
+            mqtt_prefix=f"bench{RUN}",
+            mqtt_port=args.mqtt_port,
         )
         results["protocols"] = await protocol_matrix(
             target, servers["groups"], [1, 16], args.rounds, args.requests
         )
         results["batching"] = {
-            "on": await batching_scenario(target, servers["groups"], args.requests * 2)
+            "on": await batching_scenario(target, servers["groups"], args.requests * 2, seed=11)
         }
         results["cache"] = await cache_scenario(target, servers["groups"], args.requests * 2)
         results["image"] = image_scenario(target)
-    with platform(bench_env(url, data_dir, MLP_BATCH_MAX_SIZE="1"), args.workers) as servers:
+    with platform({**env, "MLP_BATCH_MAX_SIZE": "1"}, args.workers) as servers:
         target = Target(servers["http"], servers["grpc"], token(servers["http"]))
         results["batching"]["off"] = await batching_scenario(
-            target, servers["groups"], args.requests * 2
+            target, servers["groups"], args.requests * 2, seed=12
         )
     results["floor"] = in_process_floor(env, args.requests)
     ANSWERED["REST"] = ANSWERED.get("REST", 0) + args.requests + 30  # the floor records as rest
@@ -479,7 +499,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     args = parser.parse_args()
-    results = asyncio.run(main_async(args))
+    with broker() as port:
+        args.mqtt_port = port
+        results = asyncio.run(main_async(args))
     for by_c in results["protocols"].values():
         for summary in by_c.values():
             summary.pop("latencies", None)

@@ -88,13 +88,21 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 _SQLITE_PATH = DATA_DIR / "db.sqlite3"
+# No persistent connections: under ASGI Django runs each request's sync code in a fresh thread,
+# and persistent per-thread connections piled up until PostgreSQL refused clients ("too many
+# clients", found by `make bench` on GraphQL at concurrency 16). PostgreSQL gets a connection
+# pool per process instead (psycopg_pool, Django 5.1+), which makes reconnecting nearly free.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{_SQLITE_PATH}"),
-        conn_max_age=60,
-        conn_health_checks=True,
+        env_str("DATABASE_URL", f"sqlite:///{_SQLITE_PATH}"), conn_max_age=0
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("MLP_DB_POOL_SIZE", 20),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web, gRPC and MQTT processes read while one of them writes.
@@ -254,6 +262,9 @@ MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
 MLP_CACHE_PREFIX = env_str("MLP_CACHE_PREFIX", "mlp")
 MLP_RECORD_FLUSH_MAX = env_int("MLP_RECORD_FLUSH_MAX", 256)
+# false: a recording commit on PostgreSQL returns before its WAL reaches disk (a database *server*
+# crash may lose the last ~0.6 s of predictions; our processes' crashes and restarts lose none).
+MLP_RECORD_SYNCHRONOUS_COMMIT = env_bool("MLP_RECORD_SYNCHRONOUS_COMMIT", False)
 
 # --- WebSockets (Channels; the Redis channel layer carries the live feed and job progress) -------
 MLP_WS_MAX_MESSAGE_BYTES = env_int("MLP_WS_MAX_MESSAGE_BYTES", MLP_MAX_BODY_BYTES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from typing import Any
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 _BACKOFF_SECONDS = 5.0
 _SOCKET_TIMEOUT = 0.25
+_MAX_PENDING_WRITES = 10_000
 
 
 class PredictionCache:
@@ -34,6 +36,8 @@ class PredictionCache:
         )
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._pending: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._writer: threading.Thread | None = None
 
     def key(self, model_identity: str, model_input: ModelInput) -> str:
         """`model_identity` must change whenever the model could answer differently."""
@@ -57,8 +61,33 @@ class PredictionCache:
         return InferenceOutput(predictions=data["p"], probabilities=data.get("pr"))
 
     def set(self, key: str, output: InferenceOutput) -> None:
+        """Store an answer without making the request wait for Redis (a writer thread sends it)."""
         value = orjson.dumps({"p": output.predictions, "pr": output.probabilities})
-        self._call(lambda: self._client.set(key, value, ex=self.ttl))
+        if self._pending.qsize() >= _MAX_PENDING_WRITES:
+            return  # Redis is slow or gone: an answer not cached is only a later miss
+        self._pending.put((key, value))
+        self._ensure_writer()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until queued writes are sent (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while not self._pending.empty() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _ensure_writer(self) -> None:
+        if self._writer is not None and self._writer.is_alive():
+            return
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write, name="cache-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _write(self) -> None:
+        while True:
+            key, value = self._pending.get()
+            self._call(lambda k=key, v=value: self._client.set(k, v, ex=self.ttl))
 
     def available(self) -> bool:
         answer = self._call(self._client.ping)

@@ -32,8 +32,9 @@ class _Pending:
 
 
 class GroupCommitRecorder:
-    def __init__(self, flush_max: int) -> None:
+    def __init__(self, flush_max: int, *, relaxed_commit: bool = False) -> None:
         self.flush_max = flush_max
+        self.relaxed_commit = relaxed_commit
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -44,6 +45,9 @@ class GroupCommitRecorder:
             row.save(force_insert=True)
             publish_recorded([row])  # leaves when the caller's transaction commits
             return row
+        # Give this thread's database connection back (to the pool, on PostgreSQL) before
+        # waiting: otherwise request threads holding connections could starve the flusher.
+        connection.close_if_unusable_or_obsolete()
         pending = _Pending(row)
         self._ensure_thread()
         self._queue.put(pending)
@@ -96,6 +100,9 @@ class GroupCommitRecorder:
             close_old_connections()
             rows = [p.row for p in batch]
             with transaction.atomic():
+                if self.relaxed_commit and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:  # see MLP_RECORD_SYNCHRONOUS_COMMIT
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 Prediction.objects.bulk_create(rows)
                 publish_recorded(rows)  # sent after the commit, never for a rolled-back batch
         except Exception as exc:  # every waiter must learn of the failure, whatever it was
@@ -117,5 +124,8 @@ def recorder() -> GroupCommitRecorder:
     global _recorder
     with _recorder_lock:
         if _recorder is None:
-            _recorder = GroupCommitRecorder(settings.MLP_RECORD_FLUSH_MAX)
+            _recorder = GroupCommitRecorder(
+                settings.MLP_RECORD_FLUSH_MAX,
+                relaxed_commit=not settings.MLP_RECORD_SYNCHRONOUS_COMMIT,
+            )
         return _recorder

@@ -104,7 +104,10 @@ def test_numeric_id_reference(user_principal: Any) -> None:
 
 
 def test_second_identical_request_is_a_cache_hit(user_principal: Any) -> None:
+    from predictions.cache import prediction_cache
+
     first = ask({"X": [[6.0, 2.2, 5.0, 1.5]]}, user_principal)
+    prediction_cache().flush()  # answers are stored by a writer thread, off the request's path
     second = ask({"X": [[6.0, 2.2, 5.0, 1.5]]}, user_principal)
 
     assert (first.cached, second.cached) == (False, True)
@@ -282,6 +285,7 @@ def test_cache_entries_of_another_artifact_are_never_served(user_principal: Any)
     model_input = parse_input(payload, service.schema_of(iris), limits=InputLimits())
     cache = prediction_cache()
     cache.set(cache.key(f"iris:1:{'0' * 64}", model_input), InferenceOutput(["virginica"]))
+    cache.flush()
 
     result = ask(payload, user_principal)
 
