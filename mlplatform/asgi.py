@@ -17,6 +17,7 @@ from mlplatform.events import flush_events  # noqa: E402
 from mlplatform.metrics import mark_process_dead  # noqa: E402
 from mlplatform.routing import websocket_application  # noqa: E402
 from predictions.executor import prediction_executor  # noqa: E402
+from predictions.feed import flush_feed  # noqa: E402
 from predictions.recording import recorder  # noqa: E402
 from predictions.rest.fastpath import PREDICT_ROUTE, PredictFastPath  # noqa: E402
 from predictions.v2.rest import V2_PREFIX, V2RestHandler  # noqa: E402
@@ -55,6 +56,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             prediction_executor().shutdown()  # in-flight predictions finish, records included
             recorder().stop()
+            flush_feed()
             flush_events()  # the feed events of those last records
             mark_process_dead(os.getpid())  # this worker's live gauges leave the merged view
             await send({"type": "lifespan.shutdown.complete"})

@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from mlplatform.events import flush_events
+from predictions.feed import flush_feed
 from predictions.grpc.auth import AuthInterceptor
 from predictions.grpc.gen.inference import open_inference_pb2, open_inference_pb2_grpc
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2, prediction_pb2_grpc
@@ -73,6 +74,7 @@ class GrpcServer:
             self.health.enter_graceful_shutdown()
             self.server.stop(self.config.grace_seconds).wait()
             recorder().stop()
+            flush_feed()
             flush_events()
             self._stopped = True
 

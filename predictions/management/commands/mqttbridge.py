@@ -11,9 +11,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from mlplatform.auth import principal_for_user
+from mlplatform.events import flush_events
 from mlplatform.ops_http import start_ops_server
+from predictions.feed import flush_feed
 from predictions.mqtt.bridge import MqttBridge
 from predictions.mqtt.handler import MqttSettings
+from predictions.recording import recorder
 
 
 class Command(BaseCommand):
@@ -44,6 +47,9 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"MQTT bridge on {where}, requests on {prefix}/+/input")
         self.stdout.flush()
-        bridge.run()
+        bridge.run()  # returns after draining: every accepted request answered and recorded
+        recorder().stop()
+        flush_feed()
+        flush_events()
         if ops is not None:
             ops.stop()
