@@ -13,7 +13,8 @@ run: setup migrate bootstrap static ## serve every process in the foreground (Ct
 test: setup browser check ## the whole suite (lint, types, migrations, unit, end-to-end, browser)
 	$(PY) -m pytest
 
-bench: setup ## runtime benchmarks (pytest-benchmark): per-row sklearn vs ONNX, images, text
+bench: setup ## every protocol side by side (bench/run.py: table, results.json, chart), then per-runtime micro-benchmarks
+	$(PY) bench/run.py
 	$(PY) -m pytest bench -q -p no:randomly --benchmark-only --benchmark-columns=min,median,mean,ops \
 		--benchmark-sort=name --benchmark-group-by=group
 
