@@ -134,6 +134,17 @@ class Rest(HttpClient):
             return response.status == 200 and len(body["predictions"]) == 1
 
 
+class FlaskRest(HttpClient):
+    """The seed's REST example (bench/peers/flask_app.py): POST /predict {"X": [[...]]}."""
+
+    name = "Flask"
+
+    async def call(self, row: Row) -> bool:
+        async with self.session.post(f"{self.target.http}/predict", json={"X": [row]}) as response:
+            body = await response.json()
+            return response.status == 200 and len(body["predictions"]) == 1
+
+
 class V2Rest(HttpClient):
     name = "V2 REST"
 
