@@ -7,13 +7,13 @@ context, and onto the response, so a client can quote it and an operator can gre
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from mlplatform.ids import new_request_id
 from mlplatform.logs import request_id_var
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -21,7 +21,7 @@ _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 def request_id_of(request: HttpRequest) -> str:
     supplied = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = supplied if _VALID.match(supplied) else uuid.uuid4().hex
+    request_id = supplied if _VALID.match(supplied) else new_request_id()
     request.META["HTTP_X_REQUEST_ID"] = request_id
     return request_id
 

@@ -41,7 +41,9 @@ class RuntimeCache:
         self._lock = threading.Lock()
         self._key_locks: dict[Hashable, threading.Lock] = {}
 
-    def get_or_load(self, key: Hashable, loader: Callable[[], Any], size: int = 0) -> Any:
+    def get_or_load(
+        self, key: Hashable, loader: Callable[[], Any], size: Callable[[], int] = lambda: 0
+    ) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -52,9 +54,10 @@ class RuntimeCache:
                 if key in self._items:
                     return self._items[key]
             value = loader()
+            weight = size()  # only when loading: a stat() per request showed in profiles
             with self._lock:
                 self._items[key] = value
-                self._sizes[key] = size
+                self._sizes[key] = weight
                 self._items.move_to_end(key)
                 while len(self._items) > self.capacity:
                     evicted, _ = self._items.popitem(last=False)
@@ -94,7 +97,7 @@ _cache = RuntimeCache(settings.MLP_RUNTIME_CACHE_SIZE)
 def get_runtime(model: MLModel) -> Any:
     """The loaded runtime of a model version (loaded on first use in this process)."""
     key = (model.pk, model.artifact.name, model.serving_artifact.name)
-    return _cache.get_or_load(key, lambda: _timed_load(model), size=_artifact_bytes(model))
+    return _cache.get_or_load(key, lambda: _timed_load(model), size=lambda: _artifact_bytes(model))
 
 
 def _timed_load(model: MLModel) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import graphene
@@ -10,6 +9,7 @@ import graphene
 from mlplatform.errors import InvalidInput
 from mlplatform.graphql_scalars import JSONString, json_argument
 from mlplatform.graphql_view import principal_of
+from mlplatform.ids import new_request_id
 from predictions import service
 from predictions.graphql.types import PredictionType
 from predictions.models import Prediction, Protocol
@@ -42,7 +42,7 @@ class CreatePrediction(graphene.Mutation):
                 payload=json_argument(input_data, "inputData"),
                 protocol=Protocol.GRAPHQL,
                 principal=principal_of(info),
-                request_id=info.context.headers.get("X-Request-ID") or uuid.uuid4().hex,
+                request_id=info.context.headers.get("X-Request-ID") or new_request_id(),
             )
         )
         row = Prediction.objects.select_related("model").get(id=result.prediction_id or 0)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 
 import grpc
 
 from mlplatform.errors import InternalError, PlatformError
+from mlplatform.ids import new_request_id
 from models_app.selectors import list_models
 from predictions import service
 from predictions.grpc.auth import current_principal
@@ -66,7 +66,7 @@ def _predict(request: pb.PredictRequest) -> pb.PredictResponse:
                 payload=payload_of(request),
                 protocol=Protocol.GRPC,
                 principal=current_principal.get(),
-                request_id=request.id or uuid.uuid4().hex,
+                request_id=request.id or new_request_id(),
             )
         )
     except PlatformError:

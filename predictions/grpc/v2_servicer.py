@@ -7,7 +7,6 @@ leave in `raw_output_contents`, as Triton sends them. Errors use Triton's status
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -15,6 +14,7 @@ import grpc
 import numpy as np
 
 from mlplatform.errors import InternalError, InvalidInput, PlatformError
+from mlplatform.ids import new_request_id
 from predictions import v2_dataplane as dataplane
 from predictions.grpc.auth import current_principal
 from predictions.grpc.errors import status_for
@@ -133,7 +133,7 @@ def _infer(request: Any) -> Any:
             requested_outputs=[output.name for output in request.outputs],
             principal=current_principal.get(),
             protocol=Protocol.V2_GRPC,
-            request_id=request.id or uuid.uuid4().hex,
+            request_id=request.id or new_request_id(),
         )
     except PlatformError:
         raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ import orjson
 
 from mlplatform.auth import Principal, principal_from_token
 from mlplatform.errors import InternalError, InvalidInput, PlatformError, Unauthenticated
+from mlplatform.ids import new_request_id
 from predictions import service
 from predictions.models import Protocol
 from predictions.schemas import PredictRequest
@@ -39,7 +39,7 @@ def answer(model: str, payload: bytes, settings: MqttSettings) -> bytes:
                 payload=body,
                 protocol=Protocol.MQTT,
                 principal=_principal(body, settings),
-                request_id=str(correlation) if correlation is not None else uuid.uuid4().hex,
+                request_id=str(correlation) if correlation is not None else new_request_id(),
             )
         )
         return orjson.dumps(result.envelope())

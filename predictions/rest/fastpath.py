@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from mlplatform.asgi_io import Receive, Scope, Send, headers_of, read_body, resp
 from mlplatform.auth import principal_from_authorization
 from mlplatform.errors import InternalError, InvalidInput, PlatformError
 from mlplatform.http_errors import http_status_for
+from mlplatform.ids import new_request_id
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
 from predictions.rest.multipart import is_multipart, parse_multipart
@@ -36,7 +36,7 @@ class PredictFastPath:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, ref: str) -> None:
         headers = headers_of(scope)
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = headers.get("x-request-id") or new_request_id()
         if scope["method"] != "POST":
             await _respond(
                 send, 405, _error("invalid_input", "use POST"), request_id, [(b"allow", b"POST")]

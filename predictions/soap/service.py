@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,6 +9,7 @@ from spyne import Array, ByteArray, Double, Iterable, ServiceBase, Unicode, rpc
 
 from mlplatform.auth import Principal, principal_from_authorization, require_authenticated
 from mlplatform.errors import InvalidInput, PlatformError
+from mlplatform.ids import new_request_id
 from models_app.models import MLModel
 from predictions import service as core
 from predictions.models import Protocol
@@ -26,7 +26,7 @@ def _principal(ctx: Any) -> Principal | None:
 
 
 def _request_id(ctx: Any) -> str:
-    return str(ctx.transport.req.META.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex)
+    return str(ctx.transport.req.META.get("HTTP_X_REQUEST_ID") or new_request_id())
 
 
 def _guarded(action: Callable[[], T]) -> T:

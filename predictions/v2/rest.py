@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ import orjson
 from mlplatform.asgi_io import Receive, Scope, Send, headers_of, read_body, respond, respond_json
 from mlplatform.auth import Principal, principal_from_authorization
 from mlplatform.errors import ErrorCode, InternalError, InvalidInput, PlatformError
+from mlplatform.ids import new_request_id
 from predictions import v2_dataplane as dataplane
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
@@ -169,7 +169,7 @@ def _infer(
         requested_outputs=requested,
         principal=principal,
         protocol=Protocol.V2_REST,
-        request_id=str(request_id) if request_id else uuid.uuid4().hex,
+        request_id=str(request_id) if request_id else new_request_id(),
     )
     response: dict[str, Any] = {
         "model_name": outcome.model_name,

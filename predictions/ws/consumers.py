@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from mlplatform.errors import Forbidden, InternalError, InvalidInput, PlatformError, RateLimited
+from mlplatform.ids import new_request_id
 from mlplatform.ws import JsonConsumer
 from predictions.executor import prediction_executor
 from predictions.feed import FEED_GROUP, recent_events
@@ -68,7 +68,7 @@ class PredictConsumer(JsonConsumer):
                 payload=payload,
                 protocol=Protocol.WEBSOCKET,
                 principal=self.principal,
-                request_id=str(payload.get("id") or uuid.uuid4().hex),
+                request_id=str(payload.get("id") or new_request_id()),
             )
             result = await prediction_executor().predict(request)
             return result.envelope()
