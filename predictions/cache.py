@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 _BACKOFF_SECONDS = 5.0
 _SOCKET_TIMEOUT = 0.25
 _MAX_PENDING_WRITES = 10_000
+_WRITE_BATCH = 256
 
 
 class PredictionCache:
@@ -71,7 +72,7 @@ class PredictionCache:
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until queued writes are sent (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while not self._pending.empty() and time.monotonic() < deadline:
+        while self._pending.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
 
     def _ensure_writer(self) -> None:
@@ -85,9 +86,23 @@ class PredictionCache:
                 self._writer.start()
 
     def _write(self) -> None:
+        """Send queued answers, many per round trip (a pipeline) when they pile up."""
         while True:
-            key, value = self._pending.get()
-            self._call(lambda k=key, v=value: self._client.set(k, v, ex=self.ttl))
+            batch = [self._pending.get()]
+            while len(batch) < _WRITE_BATCH:
+                try:
+                    batch.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            self._call(lambda items=batch: self._set_many(items))
+            for _ in batch:
+                self._pending.task_done()
+
+    def _set_many(self, items: list[tuple[str, bytes]]) -> None:
+        pipeline = self._client.pipeline(transaction=False)
+        for key, value in items:
+            pipeline.set(key, value, ex=self.ttl)
+        pipeline.execute()
 
     def available(self) -> bool:
         answer = self._call(self._client.ping)
