@@ -211,7 +211,10 @@ def _tabular_rows(inputs: list[Tensor], feature_names: Sequence[str]) -> list[li
 def _numeric(tensor: Tensor) -> np.ndarray:
     if tensor.datatype == "BYTES":
         raise InvalidInput(f"input '{tensor.name}': this model takes numbers, not BYTES")
-    return np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
+    try:
+        return np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
+    except ValueError as exc:  # decoders check shapes; this keeps any other caller honest
+        raise InvalidInput(f"input '{tensor.name}': {exc}") from None
 
 
 def _one_input(inputs: list[Tensor], datatype: str) -> Tensor:

@@ -34,6 +34,30 @@ class AuthInterceptor(grpc.ServerInterceptor):
         return _wrapped(handler, header)
 
 
+_MALFORMED = object()  # what a request that is not a valid protobuf message decodes to
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """grpcio answers an undecodable message with INTERNAL; we answer INVALID_ARGUMENT."""
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return _MALFORMED
+
+    return parse
+
+
+def _checked_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+    for request in requests:
+        if request is _MALFORMED:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request is not a valid message")
+        yield request
+
+
 def _wrapped(handler: Any, header: str | None) -> Any:
     def authenticate(context: grpc.ServicerContext) -> Principal | None:
         try:
@@ -42,48 +66,48 @@ def _wrapped(handler: Any, header: str | None) -> Any:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, error.message)
             raise  # abort raises; this keeps type checkers informed
 
-    def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    def admit(request: Any, context: grpc.ServicerContext, streamed: bool) -> Any:
+        if streamed:
+            return _checked_stream(request, context)
+        if request is _MALFORMED:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request is not a valid message")
+        return request
+
+    def unary(behavior: Callable[..., Any], streamed: bool) -> Callable[..., Any]:
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             token = current_principal.set(authenticate(context))
             close_old_connections()
             try:
-                return behavior(request, context)
+                return behavior(admit(request, context, streamed), context)
             finally:
                 current_principal.reset(token)
 
         return call
 
-    def streaming(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    def streaming(behavior: Callable[..., Any], streamed: bool) -> Callable[..., Any]:
         def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             token = current_principal.set(authenticate(context))
             close_old_connections()
             try:
-                yield from behavior(request, context)
+                yield from behavior(admit(request, context, streamed), context)
             finally:
                 current_principal.reset(token)
 
         return call
 
+    deserializer = _tolerant(handler.request_deserializer)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            unary(handler.unary_unary),
-            handler.request_deserializer,
-            handler.response_serializer,
+            unary(handler.unary_unary, False), deserializer, handler.response_serializer
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            unary(handler.stream_unary),
-            handler.request_deserializer,
-            handler.response_serializer,
+            unary(handler.stream_unary, True), deserializer, handler.response_serializer
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            streaming(handler.unary_stream),
-            handler.request_deserializer,
-            handler.response_serializer,
+            streaming(handler.unary_stream, False), deserializer, handler.response_serializer
         )
     return grpc.stream_stream_rpc_method_handler(
-        streaming(handler.stream_stream),
-        handler.request_deserializer,
-        handler.response_serializer,
+        streaming(handler.stream_stream, True), deserializer, handler.response_serializer
     )

@@ -280,3 +280,25 @@ def test_grpc_predictions_appear_on_the_live_feed(
 
     assert event["protocol"] == "grpc"
     assert event["model"] == response.model
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "/mlplatform.v1.PredictionService/Predict",
+        "/inference.GRPCInferenceService/ModelInfer",
+    ],
+)
+def test_malformed_protobuf_is_invalid_argument_and_the_server_carries_on(
+    channel: grpc.Channel, stub: pb_grpc.PredictionServiceStub, user_jwt: str, method: str
+) -> None:
+    raw = channel.unary_unary(method)  # no serializers: the bytes go out as they are
+
+    with pytest.raises(grpc.RpcError) as failure:
+        raw(b"\xff\xff\xff\x07not protobuf", metadata=bearer(user_jwt), timeout=10)
+
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    answer = stub.Predict(
+        pb.PredictRequest(model="iris", features=GOOD), metadata=bearer(user_jwt), timeout=10
+    )
+    assert answer.predictions[0].label.label == "setosa"
