@@ -249,6 +249,8 @@ MLP_MAX_BATCH_SIZE = env_int("MLP_MAX_BATCH_SIZE", 1000)
 MLP_MAX_BODY_BYTES = env_int("MLP_MAX_BODY_BYTES", 10 * 1024 * 1024)
 MLP_MAX_IMAGE_BYTES = env_int("MLP_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
 MLP_MAX_IMAGE_PIXELS = env_int("MLP_MAX_IMAGE_PIXELS", 40_000_000)
+MLP_MAX_UPLOAD_BYTES = env_int("MLP_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger uploads go to a temporary file
 MLP_IMAGENET_ONNX = env_str(
     "MLP_IMAGENET_ONNX", str(BASE_DIR / "var" / "build" / "efficientnet_lite0.onnx")
 )

@@ -24,6 +24,7 @@ TEST_ROOT = Path(tempfile.mkdtemp(prefix=f"mlptest-{RUN_ID}-"))
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 TEST_CACHE_PREFIX = f"mlptest-{RUN_ID}"
 ADMIN = ("admin", "admin-test-password")
+UPLOAD_LIMIT = 3_000_000  # the test servers' artifact size limit
 TEST_QUEUE = f"mlptest-{RUN_ID}"
 
 settings.REDIS_URL = TEST_REDIS_URL
@@ -130,6 +131,7 @@ def server_environment(database_url: str) -> dict[str, str]:
         "DEBUG": "true",
         "MLP_GRPC_METRICS_PORT": "0",  # fixtures that scrape give their process a free port
         "MLP_MQTT_METRICS_PORT": "0",
+        "MLP_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
     }
 
 

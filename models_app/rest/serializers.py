@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from models_app.models import UPLOAD_TASK_CHOICES, MLModel, Stage, TrainingJob
@@ -89,6 +90,15 @@ class ModelUploadSerializer(serializers.Serializer[Any]):
     feature_names = JSONListField(help_text="Feature names in input order, as a JSON list.")
     labels = JSONListField(required=False, default=list, help_text="Class labels (classifiers).")
     description = serializers.CharField(required=False, default="", allow_blank=True)
+
+    def validate_artifact(self, value: Any) -> Any:
+        """Refuse oversized files before anything reads them (MLP_MAX_UPLOAD_BYTES)."""
+        limit = settings.MLP_MAX_UPLOAD_BYTES
+        if value.size > limit:
+            raise serializers.ValidationError(
+                f"the artifact is {value.size} bytes; uploads are limited to {limit} bytes"
+            )
+        return value
 
 
 class ModelPatchSerializer(serializers.Serializer[Any]):

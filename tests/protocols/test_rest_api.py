@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import uuid
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import skops.io as sio
 from skl2onnx import to_onnx
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from tests.conftest import UPLOAD_LIMIT
 from tests.protocols.conftest import Api
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +28,32 @@ def skops_regressor() -> bytes:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(50, 3))
     return bytes(sio.dumps(LinearRegression().fit(X, X @ np.array([1.0, 2.0, 3.0]) + 4.0)))
+
+
+def zip_bomb() -> bytes:
+    """60 MB of zeros in a ~60 kB archive named like a skops file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", b"\0" * 60_000_000)
+    return buffer.getvalue()
+
+
+def onnx_with_external_data() -> bytes:
+    """A valid ONNX graph whose weight points at a file next to it (weights.bin)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((3, 1), dtype=np.float32), name="w")
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value="../../etc/weights.bin")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "external",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+        initializer=[weight],
+    )
+    return bytes(helper.make_model(graph).SerializeToString())
 
 
 def upload(api: Api, name: str, artifact: bytes, filename: str, **fields: Any) -> Any:
@@ -114,6 +142,9 @@ def test_staff_uploads_onnx_classifier(staff_api: Api, user_api: Api) -> None:
         ("wrong width", None, "model.skops", {"feature_names": '["a"]'}, "takes 3 features"),
         ("wrong task", None, "model.skops", {"task": "classification"}, "is not a classifier"),
         ("bad json", None, "model.skops", {"feature_names": "a,b"}, "must be a JSON list"),
+        ("zip bomb", zip_bomb(), "model.skops", {}, "zip bomb refused"),
+        ("onnx with external data", onnx_with_external_data(), "model.onnx", {}, "external data"),
+        ("too big", b"\0" * (UPLOAD_LIMIT + 1), "model.onnx", {}, "uploads are limited to"),
     ],
 )
 def test_bad_uploads_are_refused(
