@@ -246,6 +246,9 @@ MLP_MQTT_METRICS_PORT = env_int("MLP_MQTT_METRICS_PORT", 9102)
 
 # --- Inference ------------------------------------------------------------------------------------
 MLP_MAX_BATCH_SIZE = env_int("MLP_MAX_BATCH_SIZE", 1000)
+# Predictions per user per protocol per process ("N/s", "N/min", "0" = none), with overrides.
+MLP_RATE_LIMIT = env_str("MLP_RATE_LIMIT", "2000/s")
+MLP_RATE_LIMITS = env_str("MLP_RATE_LIMITS", "")
 MLP_MAX_BODY_BYTES = env_int("MLP_MAX_BODY_BYTES", 10 * 1024 * 1024)
 MLP_MAX_IMAGE_BYTES = env_int("MLP_MAX_IMAGE_BYTES", 8 * 1024 * 1024)
 MLP_MAX_IMAGE_PIXELS = env_int("MLP_MAX_IMAGE_PIXELS", 40_000_000)

@@ -22,6 +22,7 @@ from models_app.selectors import resolve_ready_model
 from predictions.batching import Batchers
 from predictions.cache import prediction_cache
 from predictions.inference import run_runtime
+from predictions.limits import Rate, RateLimiter, parse_overrides
 from predictions.models import Prediction
 from predictions.parsing import InputLimits, ModelSchema, batch_length, parse_input
 from predictions.recording import recorder
@@ -45,6 +46,7 @@ def predict(request: PredictRequest) -> PredictionResult:
 def _predict(request: PredictRequest) -> PredictionResult:
     started = time.perf_counter()
     principal = require_authenticated(request.principal)
+    rate_limiter().check(principal.user_id, request.protocol)
     model = resolve_ready_model(request.model_ref)
     model_input = parse_input(request.payload, schema_of(model), limits=input_limits())
     output, cached = _infer(model, model_input)
@@ -134,3 +136,15 @@ def batchers() -> Batchers:
             max_size=settings.MLP_BATCH_MAX_SIZE, max_wait=settings.MLP_BATCH_MAX_WAIT_MS / 1000.0
         )
     return _batchers
+
+
+_limiter: RateLimiter | None = None
+
+
+def rate_limiter() -> RateLimiter:
+    global _limiter
+    if _limiter is None:
+        _limiter = RateLimiter(
+            Rate.parse(settings.MLP_RATE_LIMIT), parse_overrides(settings.MLP_RATE_LIMITS)
+        )
+    return _limiter
