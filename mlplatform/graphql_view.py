@@ -1,5 +1,5 @@
 """The /graphql/ endpoint: one token for all (Bearer or JWT prefix), GraphiQL for sessions,
-a depth limit, and the platform's error mapping."""
+depth and field-count limits, and the platform's error mapping."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from graphql import GraphQLError, specified_rules
 from mlplatform.auth import Principal, principal_for_user, principal_from_authorization
 from mlplatform.errors import PlatformError, Unauthenticated
 from mlplatform.graphql_errors import format_graphql_error
+from mlplatform.graphql_limits import max_fields_rule
 
 
 class PlatformGraphQLView(GraphQLView):
@@ -25,7 +26,11 @@ class PlatformGraphQLView(GraphQLView):
         # The given rules replace graphql-core's standard ones, so both are listed.
         kwargs.setdefault(
             "validation_rules",
-            (*specified_rules, depth_limit_validator(settings.GRAPHQL_MAX_DEPTH)),
+            (
+                *specified_rules,
+                depth_limit_validator(settings.GRAPHQL_MAX_DEPTH),
+                max_fields_rule(settings.GRAPHQL_MAX_FIELDS),
+            ),
         )
         super().__init__(**kwargs)
 

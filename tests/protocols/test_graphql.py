@@ -170,6 +170,20 @@ def test_depth_limit_refuses_deep_queries(web_server: str, gql_token: str) -> No
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
 
 
+def test_wide_queries_are_refused_by_the_field_limit(web_server: str, gql_token: str) -> None:
+    wide = "{ " + " ".join(f"m{i}: allModels {{ id }}" for i in range(150)) + " }"
+    via_fragments = (
+        "fragment F on MLModel { id name } { a: allModels { ...F } b: allModels { ...F } }"
+    )
+
+    refused = gql(web_server, wide, token=gql_token)
+    allowed = gql(web_server, via_fragments, token=gql_token)
+
+    assert "the limit is 200" in refused["errors"][0]["message"]
+    assert "data" not in refused or refused["data"] is None
+    assert "errors" not in allowed, allowed
+
+
 # --- createPrediction -----------------------------------------------------------------------------
 
 
