@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from mlplatform.errors import InvalidInput
 from predictions.schemas import RESERVED_KEYS, ImageInput, ModelInput, TabularInput, TextInput
@@ -36,6 +37,20 @@ class ModelSchema:
 class InputLimits:
     max_batch: int = 1000
     max_image_bytes: int = 10 * 1024 * 1024
+
+
+def parse_json_object(raw: bytes | str, *, what: str) -> dict[str, Any]:
+    """A request body, message or field decoded as a JSON object; `what` names it in errors.
+
+    Every protocol adapter decodes its raw JSON here, so the errors read the same everywhere.
+    """
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
 
 
 def parse_input(payload: Any, schema: ModelSchema, *, limits: InputLimits) -> ModelInput:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
@@ -10,6 +9,7 @@ import orjson
 from mlplatform.errors import InvalidInput
 from models_app.models import MLModel
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2 as pb
+from predictions.parsing import parse_json_object
 from predictions.schemas import PredictionResult
 
 
@@ -28,12 +28,7 @@ def payload_of(request: pb.PredictRequest) -> dict[str, Any]:
         if request.images.top_k:
             payload["top_k"] = request.images.top_k
     elif kind == "json":
-        try:
-            payload = json.loads(request.json)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"json is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise InvalidInput("json must hold a JSON object")
+        payload = parse_json_object(request.json, what="json")
     else:
         raise InvalidInput("the request has no input: set features, rows, texts, images or json")
     if request.id:

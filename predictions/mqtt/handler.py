@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -10,10 +9,11 @@ from typing import Any
 import orjson
 
 from mlplatform.auth import Principal, principal_from_token
-from mlplatform.errors import InternalError, InvalidInput, PlatformError, Unauthenticated
+from mlplatform.errors import InternalError, PlatformError, Unauthenticated
 from mlplatform.ids import new_request_id
 from predictions import service
 from predictions.models import Protocol
+from predictions.parsing import parse_json_object
 from predictions.schemas import PredictRequest
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def answer(model: str, payload: bytes, settings: MqttSettings) -> bytes:
     """The reply to one request: the output envelope, or {"error": {...}}; never raises."""
     correlation: Any = None
     try:
-        body = _json_object(payload)
+        body = parse_json_object(payload, what="payload")
         correlation = body.get("id")
         result = service.predict(
             PredictRequest(
@@ -48,16 +48,6 @@ def answer(model: str, payload: bytes, settings: MqttSettings) -> bytes:
     except Exception:  # the bridge must outlive any single bad message
         logger.exception("unexpected error handling an MQTT request for %s", model)
         return _error(InternalError("internal error"), correlation)
-
-
-def _json_object(payload: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"payload is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("payload must be a JSON object")
-    return body
 
 
 def _principal(body: dict[str, Any], settings: MqttSettings) -> Principal:

@@ -12,15 +12,14 @@ import logging
 import re
 from typing import Any
 
-import orjson
-
 from mlplatform.asgi_io import Receive, Scope, Send, headers_of, read_body, respond_json
 from mlplatform.auth import principal_from_authorization
-from mlplatform.errors import InternalError, InvalidInput, PlatformError
+from mlplatform.errors import InternalError, PlatformError
 from mlplatform.http_errors import http_status_for
 from mlplatform.ids import new_request_id
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
+from predictions.parsing import parse_json_object
 from predictions.rest.multipart import is_multipart, parse_multipart
 from predictions.schemas import PredictRequest
 
@@ -48,7 +47,7 @@ class PredictFastPath:
             payload = (
                 parse_multipart(content_type, body)
                 if is_multipart(content_type)
-                else _json_object(body)
+                else parse_json_object(body, what="body")
             )
             request = PredictRequest(
                 model_ref=ref,
@@ -66,16 +65,6 @@ class PredictFastPath:
             logger.exception("unhandled error on predict %s (request %s)", ref, request_id)
             error = InternalError("internal error; the request id identifies it in the logs")
             await _respond(send, 500, error.as_dict(), request_id)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object")
-    return payload
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from mlplatform.ids import new_request_id
 from predictions import v2_dataplane as dataplane
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
+from predictions.parsing import parse_json_object
 from predictions.v2_codec import (
     Tensor,
     TensorPayload,
@@ -135,7 +136,7 @@ def _model_ready(
 def _repository_index(
     params: dict[str, str], body: bytes, headers: dict[str, str], principal: Principal | None
 ) -> Outcome:
-    request = _json_object(body) if body.strip() else {}
+    request = parse_json_object(body, what="request") if body.strip() else {}
     return _json(dataplane.repository_index(principal, ready_only=bool(request.get("ready"))))
 
 
@@ -158,7 +159,7 @@ def _infer(
 ) -> Outcome:
     header_length = headers.get(HEADER_LENGTH)
     json_part, binary = _split(body, header_length)
-    request = _json_object(json_part)
+    request = parse_json_object(json_part, what="request")
     inputs = _inputs(request.get("inputs"), binary)
     requested, binary_outputs = _requested_outputs(request)
     request_id = request.get("id")
@@ -222,16 +223,6 @@ def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if not 0 <= length <= len(body):
         raise InvalidInput("Inference-Header-Content-Length is larger than the body")
     return body[:length], body[length:]
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"request is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("request must be a JSON object")
-    return value
 
 
 def _parameters(value: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -21,6 +20,7 @@ from mlplatform.ws import JsonConsumer
 from predictions.executor import prediction_executor
 from predictions.feed import FEED_GROUP, recent_events
 from predictions.models import Protocol
+from predictions.parsing import parse_json_object
 from predictions.schemas import PredictRequest
 from predictions.ws.limits import TokenBucket
 
@@ -49,7 +49,7 @@ class PredictConsumer(JsonConsumer):
                     f"message exceeds {settings.MLP_WS_MAX_MESSAGE_BYTES} bytes",
                     details={"limit": settings.MLP_WS_MAX_MESSAGE_BYTES},
                 )
-            payload = _json_object(raw)
+            payload = parse_json_object(raw, what="message")
             correlation = payload.get("id")
             if not self.limiter.allow():
                 raise RateLimited(
@@ -122,16 +122,6 @@ class FeedConsumer(JsonConsumer):
         await self.send_json(
             _error_body(InvalidInput("the feed is read-only; predict on /ws/predict/{ref}/"), None)
         )
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"message is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("message must be a JSON object")
-    return body
 
 
 def _error_body(error: PlatformError, correlation: Any) -> dict[str, Any]:
