@@ -10,34 +10,13 @@ from typing import Any
 import grpc
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2 as pb
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2_grpc as pb_grpc
+from tests.prometheus import scrape, total
 
 pytestmark = pytest.mark.e2e
-
-Labels = dict[str, str]
-
-
-def scrape(url: str) -> list[tuple[str, Labels, float]]:
-    response = requests.get(url, timeout=10)
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    return [
-        (sample.name, sample.labels, sample.value)
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    ]
-
-
-def total(samples: list[tuple[str, Labels, float]], name: str, **labels: str) -> float:
-    return sum(
-        value
-        for sample_name, sample_labels, value in samples
-        if sample_name == name and all(sample_labels.get(k) == v for k, v in labels.items())
-    )
 
 
 def delta(url: str, action: Callable[[], Any]) -> Callable[..., float]:

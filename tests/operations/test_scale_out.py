@@ -14,6 +14,7 @@ import requests
 
 from predictions.models import Prediction
 from tests.conftest import server_environment
+from tests.prometheus import scrape, total
 from tests.protocols.test_mqtt import PREFIX, Device, run_bridge
 from tests.servers import LOG_DIR, free_port, run_web_server, wait_for_log
 
@@ -21,12 +22,8 @@ pytestmark = pytest.mark.e2e
 
 
 def mqtt_predictions(ops_port: int) -> float:
-    text = requests.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=5).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("mlp_predictions_total{") and 'protocol="mqtt"' in line
-    )
+    samples = scrape(f"http://127.0.0.1:{ops_port}/metrics")
+    return total(samples, "mlp_predictions_total", protocol="mqtt")
 
 
 @contextlib.contextmanager

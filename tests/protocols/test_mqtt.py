@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 
 from predictions.models import Prediction
 from tests.conftest import RUN_ID, server_environment
+from tests.prometheus import scrape, total
 from tests.servers import LOG_DIR, free_port, run_process, wait_for_log
 
 pytestmark = pytest.mark.e2e
@@ -176,36 +177,24 @@ def test_predictions_are_recorded_as_mqtt(bridge: Any, device: Device, db_reader
 
 def test_bridge_metrics_and_health(bridge: Any, bridge_ops_port: int, device: Device) -> None:
     ops = f"http://127.0.0.1:{bridge_ops_port}"
-    before = requests.get(f"{ops}/metrics", timeout=5).text
+    before = scrape(f"{ops}/metrics")
     device.subscribe(f"{PREFIX}/demo/output")
 
     for i in range(3):
         device.publish(f"{PREFIX}/demo/input", {"X": [[float(i), uuid.uuid4().int % 97]]})
         device.next()
 
-    after = requests.get(f"{ops}/metrics", timeout=5).text
+    after = scrape(f"{ops}/metrics")
     health = requests.get(f"{ops}/healthz", timeout=5)
     assert (
-        _metric(after, "mlp_predictions_total", 'protocol="mqtt"')
-        - _metric(before, "mlp_predictions_total", 'protocol="mqtt"')
+        total(after, "mlp_predictions_total", protocol="mqtt")
+        - total(before, "mlp_predictions_total", protocol="mqtt")
         == 3
     )
-    assert _metric(after, "mlp_mqtt_reconnects_total", "") >= 1
-    assert _metric(after, "mlp_mqtt_in_flight", "") == 0
+    assert total(after, "mlp_mqtt_reconnects_total") >= 1
+    assert total(after, "mlp_mqtt_in_flight") == 0
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-
-
-def _metric(text: str, name: str, label: str) -> float:
-    """Sum a metric's samples (Prometheus text format) whose labels contain `label`."""
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name)
-        and not line.startswith("#")
-        and label in line
-        and line.split("{")[0].split(" ")[0] == name
-    )
 
 
 def test_mosquitto_command_line_clients(bridge: Any) -> None:
