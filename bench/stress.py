@@ -24,25 +24,10 @@ import numpy as np  # noqa: E402
 
 from bench import run as bench  # noqa: E402
 from bench.clients import ANSWERED, PROTOCOLS, Client, Outcome, Target  # noqa: E402
+from bench.procstat import group_rss_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "stress.json"
 MEMORY_BOUND = (1.25, 64 * 1024 * 1024)  # at most +25% and +64 MB over the warmed-up size
-
-
-def group_rss_bytes(pgid: int) -> int:
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-            if int(text[text.rindex(")") + 2 :].split()[2]) != pgid:
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, ValueError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
 
 
 async def pound(client: Client, concurrency: int, deadline: float, seed: int) -> dict[str, Any]:
