@@ -64,6 +64,15 @@ def http_outcome(response: requests.Response) -> str:
     )
 
 
+def gql_call(
+    ctx: dict[str, Any], token: str | None, query: str, variables: dict[str, Any] | None = None
+) -> str:
+    headers = {"Authorization": f"JWT {token}"} if token else {}
+    body = {"query": query, "variables": variables or {}}
+    response = requests.post(f"{ctx['web']}/graphql/", json=body, headers=headers, timeout=10)
+    return gql_outcome(response.json())
+
+
 def gql_outcome(body: dict[str, Any]) -> str:
     errors = body.get("errors") or []
     return str(errors[0].get("extensions", {}).get("code")) if errors else "ok"
@@ -258,15 +267,7 @@ def list_models(ctx: dict[str, Any], token: str | None, protocol: str) -> str:
     if protocol == "REST":
         return http_outcome(Api(ctx["web"], token).get("/api/v1/models/"))
     if protocol == "GraphQL":
-        headers = {"Authorization": f"JWT {token}"} if token else {}
-        return gql_outcome(
-            requests.post(
-                f"{ctx['web']}/graphql/",
-                json={"query": "{ allModels { id } }"},
-                headers=headers,
-                timeout=10,
-            ).json()
-        )
+        return gql_call(ctx, token, "{ allModels { id } }")
     if protocol == "V2 REST":
         return http_outcome(Api(ctx["web"], token).post("/v2/repository/index", json={}))
     if protocol == "gRPC":
@@ -298,15 +299,7 @@ def test_list_predictions(
     if protocol == "REST":
         outcome = http_outcome(Api(ctx["web"], token).get("/api/v1/predictions/"))
     else:
-        headers = {"Authorization": f"JWT {token}"} if token else {}
-        outcome = gql_outcome(
-            requests.post(
-                f"{ctx['web']}/graphql/",
-                json={"query": "{ predictions(first: 1) { id } }"},
-                headers=headers,
-                timeout=10,
-            ).json()
-        )
+        outcome = gql_call(ctx, token, "{ predictions(first: 1) { id } }")
 
     assert outcome == expected(principal, "user")
 
@@ -344,15 +337,7 @@ def test_train(
         )
     else:
         query = 'mutation($n: String!) { trainModel(name: $n, algorithm: "linear_regression", dataset: "diabetes") { job { id } } }'
-        headers = {"Authorization": f"JWT {token}"} if token else {}
-        outcome = gql_outcome(
-            requests.post(
-                f"{ctx['web']}/graphql/",
-                json={"query": query, "variables": {"n": name}},
-                headers=headers,
-                timeout=10,
-            ).json()
-        )
+        outcome = gql_call(ctx, token, query, {"n": name})
 
     assert outcome == expected(principal, "staff")
     assert TrainingJob.objects.filter(name=name).exists() == (outcome == "ok")
@@ -378,15 +363,7 @@ def test_promote(
         query = (
             'mutation($id: ID!) { promoteModel(id: $id, stage: "staging") { model { id stage } } }'
         )
-        headers = {"Authorization": f"JWT {token}"} if token else {}
-        outcome = gql_outcome(
-            requests.post(
-                f"{ctx['web']}/graphql/",
-                json={"query": query, "variables": {"id": str(version.pk)}},
-                headers=headers,
-                timeout=10,
-            ).json()
-        )
+        outcome = gql_call(ctx, token, query, {"id": str(version.pk)})
 
     version.refresh_from_db()
     assert outcome == expected(principal, "staff")
@@ -407,15 +384,7 @@ def test_archive(
         outcome = http_outcome(Api(ctx["web"], token).delete(f"/api/v1/models/{version.ref}/"))
     else:
         query = "mutation($id: ID!) { archiveModel(id: $id) { model { id status } } }"
-        headers = {"Authorization": f"JWT {token}"} if token else {}
-        outcome = gql_outcome(
-            requests.post(
-                f"{ctx['web']}/graphql/",
-                json={"query": query, "variables": {"id": str(version.pk)}},
-                headers=headers,
-                timeout=10,
-            ).json()
-        )
+        outcome = gql_call(ctx, token, query, {"id": str(version.pk)})
 
     version.refresh_from_db()
     assert outcome == expected(principal, "staff")
