@@ -34,7 +34,7 @@ class _Coalescer:
     """One channel-layer message per `FEED_INTERVAL` at most, however many predictions commit.
 
     A group_send costs several Redis round trips; at hundreds of predictions a second, one per
-    commit cost more CPU than the predictions. A live view a tenth of a second late is fine.
+    commit would add hundreds of round trips a second. A live view 0.1 s late is fine.
     """
 
     def __init__(self) -> None:

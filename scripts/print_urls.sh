@@ -12,7 +12,7 @@ cat <<MSG
   SOAP (WSDL)    http://127.0.0.1:$port/soap/?wsdl
   V2 (KServe)    http://127.0.0.1:$port/v2/   (tritonclient.http works unchanged)
   gRPC           127.0.0.1:${MLP_GRPC_PORT:-50051}: mlplatform.v1.PredictionService, inference.GRPCInferenceService,
-                 health and reflection (grpcurl -plaintext 127.0.0.1:${MLP_GRPC_PORT:-50051} list)
+                 health and server reflection (e.g. grpcurl -plaintext ... list)
   WebSockets     ws://127.0.0.1:$port/ws/predict/{ref}/?token=...   ws://127.0.0.1:$port/ws/feed/ (staff)
   Live feed      http://127.0.0.1:$port/live/
   MQTT           publish to ml/{model}/input, read ml/{model}/output (broker 127.0.0.1:1883)
