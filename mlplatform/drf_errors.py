@@ -8,6 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
 from mlplatform.errors import ErrorCode, PlatformError
 from mlplatform.http_errors import http_status_for
 
@@ -24,6 +25,8 @@ _DRF_CODES: dict[type[exceptions.APIException], ErrorCode] = {
 
 
 def platform_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_OUTAGE):
+        exc = database_unavailable()
     if isinstance(exc, PlatformError):
         return Response(exc.as_dict(), status=http_status_for(exc.code))
     response = exception_handler(exc, context)

@@ -9,6 +9,7 @@ from typing import Any
 from graphql import GraphQLError
 from graphql_jwt.exceptions import JSONWebTokenError
 
+from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
 from mlplatform.errors import PlatformError
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,10 @@ logger = logging.getLogger(__name__)
 class PlatformErrorMiddleware:
     def resolve(self, next_: Any, root: Any, info: Any, **args: Any) -> Any:
         try:
-            return next_(root, info, **args)
+            try:
+                return next_(root, info, **args)
+            except DATABASE_OUTAGE as exc:
+                raise database_unavailable() from exc
         except PlatformError as exc:
             raise GraphQLError(
                 exc.message, extensions={"code": str(exc.code), "details": exc.details}

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from django.conf import settings
 
 from mlplatform.auth import require_authenticated
+from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
 from mlplatform.errors import PlatformError
 from mlplatform.logs import request_id_var
 from mlplatform.metrics import BATCH_SIZE, PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTIONS
@@ -35,7 +36,10 @@ def predict(request: PredictRequest) -> PredictionResult:
     """Answer one prediction request; raises PlatformError, and then nothing was recorded."""
     token = request_id_var.set(request.request_id)  # every log line of this call carries it
     try:
-        return _predict(request)
+        try:
+            return _predict(request)
+        except DATABASE_OUTAGE as error:
+            raise database_unavailable() from error
     except PlatformError as error:
         PREDICTION_ERRORS.labels(str(error.code), request.protocol).inc()
         raise

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
 from mlplatform.errors import InternalError, PlatformError
 from mlplatform.ids import new_request_id
 from models_app.selectors import list_models
@@ -49,10 +50,16 @@ class PredictionServicer(pb_grpc.PredictionServiceServicer):
         self, request: pb.ListModelsRequest, context: grpc.ServicerContext
     ) -> pb.ListModelsResponse:
         try:
-            rows = list_models(
-                current_principal.get(), name=request.name, task=request.task, stage=request.stage
-            )
-            return pb.ListModelsResponse(models=[model_info(m) for m in rows])
+            try:
+                rows = list_models(
+                    current_principal.get(),
+                    name=request.name,
+                    task=request.task,
+                    stage=request.stage,
+                )
+                return pb.ListModelsResponse(models=[model_info(m) for m in rows])
+            except DATABASE_OUTAGE as exc:
+                raise database_unavailable() from exc
         except PlatformError as error:
             context.abort(status_for(error.code), error.message)
             raise

@@ -1,11 +1,10 @@
-"""Readiness with Redis gone and back; SIGTERM during a burst loses nothing (web and gRPC)."""
+"""Redis stopped under load and back; SIGTERM during a burst loses nothing (web and gRPC)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from predictions.grpc.gen.mlplatform.v1 import prediction_pb2 as pb
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2_grpc as pb_grpc
 from predictions.models import Prediction
 from tests.conftest import server_environment
+from tests.load import Load, wait_for
 from tests.servers import (
     free_port,
     run_grpc_server_process,
@@ -34,27 +34,25 @@ def redis_server(port: int) -> Any:
     return run_process(f"redis-{port}", argv, {})
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
-def test_readyz_reports_redis_down_and_recovers(
+def test_redis_stopped_under_load_predictions_continue_and_caching_recovers(
     database_url: str, user_jwt: str, db_reader: None
 ) -> None:
     port = free_port()
     env = {**server_environment(database_url), "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
     body = {"X": [[5.0, 3.3, 1.4, 0.2]]}
     headers = {"Authorization": f"Bearer {user_jwt}"}
-    with redis_server(port) as redis_process, run_web_server(env) as base:
+    with (
+        redis_server(port) as redis_process,
+        run_web_server(env) as base,
+        Load(base, user_jwt) as load,
+    ):
         assert requests.get(f"{base}/readyz", timeout=10).json()["checks"]["redis"] == "ok"
+        wait_for(lambda: load.statuses().get(200, 0) >= 20, 30, load)
 
         os.kill(redis_process.pid, signal.SIGKILL)
         redis_process.wait()
+        answered_before = load.statuses().get(200, 0)
+        wait_for(lambda: load.statuses().get(200, 0) >= answered_before + 50, 60, load)
         answer = requests.post(f"{base}/api/v1/models/iris/predict/", json=body, headers=headers)
         ready = requests.get(f"{base}/readyz", timeout=10)
 
@@ -65,7 +63,23 @@ def test_readyz_reports_redis_down_and_recovers(
         assert ready.json()["checks"]["redis"] == "down"
 
         with redis_server(port):
-            wait_until(lambda: requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ok")
+            wait_for(
+                lambda: requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ok",
+                30,
+                load,
+            )
+            answers = [
+                requests.post(
+                    f"{base}/api/v1/models/iris/predict/", json=body, headers=headers
+                ).json()
+                for _ in range(2)
+            ]
+            assert answers[1]["cached"] is True  # the cache is back in use
+
+    assert load.failures == []
+    assert set(load.statuses()) == {200}, load.statuses()
+    recorded = Prediction.objects.filter(request_id__in=list(load.answers)).count()
+    assert recorded == len(load.answers)
 
 
 def burst_then_sigterm(
