@@ -75,3 +75,27 @@ def test_bad_tokens_are_unauthenticated(_case: str, header: str, message: str) -
 
     assert caught.value.code is ErrorCode.UNAUTHENTICATED
     assert message in caught.value.message
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlplatform import auth
+
+    token = _sign(_claims(exp=datetime.now(UTC) + timedelta(seconds=60)))
+    first = auth.principal_from_token(token)
+    monkeypatch.setattr(auth, "_verify", lambda _token: pytest.fail("verified twice"))
+
+    assert auth.principal_from_token(token) == first  # from the cache, no second verification
+
+    monkeypatch.setattr(auth, "_now", lambda: datetime.now(UTC).timestamp() + 61)
+    with pytest.raises(PlatformError, match="expired"):
+        auth.principal_from_token(token)
+
+
+def test_a_rejected_token_is_never_remembered() -> None:
+    from mlplatform import auth
+
+    tampered = _sign(_claims(), key="another key entirely, long enough for HS256 use")
+    for _ in range(2):
+        with pytest.raises(PlatformError, match="invalid token"):
+            auth.principal_from_token(tampered)
+    assert auth.verified_tokens.get(tampered) is None
