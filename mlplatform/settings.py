@@ -105,6 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # its 503 after this, so it is short (the database outage test found 10 s too long).
         "timeout": env_float("MLP_DB_POOL_TIMEOUT", 3.0),
     }
+    # A connection that died while idle in the pool (database restarted, network cut) is replaced
+    # before a request gets it (Django passes psycopg_pool's check_connection): after an outage,
+    # the first requests otherwise failed, one per dead pooled connection (database outage test).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web, gRPC and MQTT processes read while one of them writes.
@@ -241,7 +245,11 @@ MQTT_MAX_INFLIGHT = env_int("MQTT_MAX_INFLIGHT", 256)
 MLP_HTTP_PORT = env_int("MLP_HTTP_PORT", 8000)
 MLP_GRPC_PORT = env_int("MLP_GRPC_PORT", 50051)
 MLP_GRPC_HOST = env_str("MLP_GRPC_HOST", "127.0.0.1")
-MLP_GRPC_THREADS = env_int("MLP_GRPC_THREADS", 16)
+# Handler threads. Measured (c=12, iris): 8 threads served ~13% more calls at ~14% less CPU per
+# call than 16 (fewer threads fighting over the GIL); each open stream holds one thread.
+MLP_GRPC_THREADS = env_int("MLP_GRPC_THREADS", 8)
+# Calls beyond the threads wait in gRPC's queue; beyond this many, RESOURCE_EXHAUSTED.
+MLP_GRPC_MAX_CONCURRENT_RPCS = env_int("MLP_GRPC_MAX_CONCURRENT_RPCS", 128)
 MLP_GRPC_GRACE_SECONDS = env_float("MLP_GRPC_GRACE_SECONDS", 20.0)
 MLP_OPS_HOST = env_str("MLP_OPS_HOST", "127.0.0.1")
 MLP_GRPC_METRICS_PORT = env_int("MLP_GRPC_METRICS_PORT", 9101)  # /metrics, /healthz; 0 = off

@@ -32,6 +32,7 @@ class GrpcSettings:
     address: str
     threads: int
     max_message_bytes: int
+    max_concurrent_rpcs: int
     grace_seconds: float
 
 
@@ -47,7 +48,7 @@ class GrpcServer:
                 ("grpc.max_send_message_length", config.max_message_bytes),
                 ("grpc.so_reuseport", 0),
             ],
-            maximum_concurrent_rpcs=config.threads * 8,
+            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
         )
         prediction_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(), self.server

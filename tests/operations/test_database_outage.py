@@ -66,8 +66,15 @@ def test_database_outage_gives_clear_503s_and_loses_nothing(
 
     succeeded = {rid for rid, answer in load.answers.items() if answer.status_code == 200}
     rows = Prediction.objects.filter(request_id__in=list(load.answers))
-    assert {row.request_id for row in rows} == succeeded  # nothing lost, nothing half-answered
+    recorded = {row.request_id for row in rows}
+    assert succeeded <= recorded  # nothing answered 200 is lost
+    # In doubt: an INSERT that reached PostgreSQL just before the cut commits, but its reply is
+    # lost, so the client hears 503. Such rows are whole, and there are at most a flush's worth.
+    in_doubt = recorded - succeeded
+    assert len(in_doubt) <= 8, in_doubt
     for row in rows:
-        answer = load.answers[row.request_id].json()
-        assert row.outputs["predictions"] == answer["predictions"]
-    print(f"database outage: {statuses}")
+        assert row.outputs["predictions"], row.outputs
+        if row.request_id in succeeded:
+            answer = load.answers[row.request_id].json()
+            assert row.outputs["predictions"] == answer["predictions"]
+    print(f"database outage: {statuses}, {len(in_doubt)} in doubt")

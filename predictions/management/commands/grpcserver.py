@@ -27,6 +27,7 @@ class Command(BaseCommand):
                 address=options["address"],
                 threads=settings.MLP_GRPC_THREADS,
                 max_message_bytes=settings.MLP_MAX_BODY_BYTES,
+                max_concurrent_rpcs=settings.MLP_GRPC_MAX_CONCURRENT_RPCS,
                 grace_seconds=settings.MLP_GRPC_GRACE_SECONDS,
             )
         )
