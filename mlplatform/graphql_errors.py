@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from graphql_jwt.exceptions import JSONWebTokenError
 
 from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
-from mlplatform.errors import PlatformError
+from mlplatform.errors import InvalidInput, PlatformError
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ class PlatformErrorMiddleware:
     def resolve(self, next_: Any, root: Any, info: Any, **args: Any) -> Any:
         try:
             try:
+                if args:
+                    _refuse_nul_arguments(args)
                 return next_(root, info, **args)
             except DATABASE_OUTAGE as exc:
                 raise database_unavailable() from exc
@@ -28,6 +30,15 @@ class PlatformErrorMiddleware:
             ) from exc
         except JSONWebTokenError as exc:  # tokenAuth/verifyToken/refreshToken failures
             raise GraphQLError(str(exc), extensions={"code": "unauthenticated"}) from exc
+
+
+def _refuse_nul_arguments(args: dict[str, Any]) -> None:
+    """PostgreSQL stores no NUL character: a string argument holding one (a username given to
+    tokenAuth, a filter) is the caller's mistake, not a database error."""
+    for name, value in args.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise InvalidInput(f"argument '{name}' contains a NUL character")
 
 
 def format_graphql_error(error: GraphQLError) -> dict[str, Any]:

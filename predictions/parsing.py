@@ -64,6 +64,7 @@ def parse_input(payload: Any, schema: ModelSchema, *, limits: InputLimits) -> Mo
             f"input must be a JSON object, got {_type_name(payload)}",
             details={"expected": "object"},
         )
+    _check_correlation_id(payload.get("id"))
     if schema.task in TABULAR_TASKS:
         parsed: ModelInput = _parse_tabular(payload, schema)
     elif schema.task == "sentiment":
@@ -197,6 +198,30 @@ def _parse_texts(payload: Mapping[str, Any], schema: ModelSchema) -> TextInput:
 def _check_text(value: Any, where: str) -> None:
     if not isinstance(value, str):
         raise InvalidInput(f"{where} must be a string, got {_type_name(value)}")
+    if "\x00" in value:  # text is recorded, and PostgreSQL stores no NUL character
+        raise InvalidInput(f"{where} contains a NUL character")
+
+
+def _check_correlation_id(value: Any) -> None:
+    """The echoed `id` is recorded with the output: any JSON value without a NUL character."""
+    if _has_nul(value):
+        raise InvalidInput("'id' contains a NUL character")
+
+
+def _has_nul(value: Any) -> bool:
+    """Walks without recursion: JSON may nest deeper than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _parse_images(payload: Mapping[str, Any], schema: ModelSchema, max_bytes: int) -> ImageInput:

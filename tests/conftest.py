@@ -191,8 +191,9 @@ def grpc_ops_port() -> int:
 
 
 @pytest.fixture
-def db_reader(django_db_blocker: Any) -> Iterator[None]:
-    """Database reads outside a test transaction, to see what server processes committed."""
+def db_reader(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database reads outside a test transaction, to see what server processes committed
+    (on the test database, even when no other test of the run asked for it first)."""
     with django_db_blocker.unblock():
         yield
 

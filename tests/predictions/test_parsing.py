@@ -40,6 +40,9 @@ def test_texts_is_a_batch() -> None:
         ("empty texts", {"texts": []}, "the batch is empty"),
         ("too many", {"texts": ["x"] * 11}, "batch of 11 instances exceeds the limit of 10"),
         ("features", {"X": [[1.0]]}, "is a sentiment model and does not take 'X'"),
+        ("NUL in text", {"text": "a\x00b"}, "text contains a NUL character"),
+        ("NUL in texts", {"texts": ["ok", "\x00"]}, "texts[1] contains a NUL character"),
+        ("NUL in id", {"text": "ok", "id": {"k": ["\x00"]}}, "'id' contains a NUL character"),
     ],
 )
 def test_text_errors(_case: str, payload: dict[str, Any], message: str) -> None:

@@ -154,6 +154,12 @@ def test_model_by_name_and_id_with_nested_fields(web_server: str, gql_token: str
         ("page too big", "{ allModels(first: 1000) { ref } }", "invalid_input"),
         ("jobs are staff", "{ trainingJobs { id } }", "forbidden"),
         ("no such field", "{ allModels { colour } }", "invalid_input"),
+        ("NUL in a filter", '{ allModels(name: "a\\u0000") { ref } }', "invalid_input"),
+        (
+            "NUL in a username",  # found by the fuzzer: PostgreSQL refused it, we answered internal
+            'mutation { tokenAuth(username: "\\u0000", password: "") { token } }',
+            "invalid_input",
+        ),
     ],
 )
 def test_query_errors_carry_codes(
@@ -229,6 +235,11 @@ def test_create_prediction_by_id_records_protocol(
         ("unknown model", {"name": "nope", "input": "{}"}, "model_not_found"),
         ("both refs", {"name": "iris", "id": "1", "input": "{}"}, "invalid_input"),
         ("no ref", {"input": "{}"}, "invalid_input"),
+        (
+            "NUL in id",
+            {"name": "iris", "input": '{"X": [[1, 2, 3, 4]], "id": "\\u0000"}'},
+            "invalid_input",
+        ),
     ],
 )
 def test_bad_predictions_get_codes_and_no_row(
