@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
+from mlplatform.db_errors import DATABASE_OUTAGE
 from mlplatform.errors import Unavailable
 from predictions.feed import publish_recorded
 from predictions.models import Prediction
@@ -100,21 +101,32 @@ class GroupCommitRecorder:
         connections.close_all()
 
     def _flush(self, batch: list[_Pending]) -> None:
+        rows = [p.row for p in batch]
         try:
             # This thread keeps its connection across flushes (reconnecting each time cost more
-            # than the INSERT); a broken one is dropped after a failure, below.
-            rows = [p.row for p in batch]
+            # than the INSERT); a broken one is dropped after a failure, in _fail.
             self._prepare_connection()
             insert_predictions(rows)  # one statement, autocommitted: atomic by itself
+        except DATABASE_OUTAGE as exc:  # the database is gone: every row of the batch fails
+            self._fail(batch, exc)
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+            else:  # one bad row must not fail the requests it happened to share an INSERT with
+                for pending in batch:
+                    self._flush([pending])
+        else:
             publish_recorded(rows)  # after the commit, so never for a lost batch
-        except Exception as exc:  # every waiter must learn of the failure, whatever it was
-            logger.exception("recording %d predictions failed", len(batch))
-            for pending in batch:
-                pending.error = exc
-            close_old_connections()  # outside any transaction here: reconnect on the next flush
         finally:
             for pending in batch:
                 pending.done.set()
+
+    def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
+        """Every waiter must learn of the failure, whatever it was."""
+        logger.error("recording %d predictions failed", len(batch), exc_info=exc)
+        for pending in batch:
+            pending.error = exc
+        close_old_connections()  # outside any transaction here: reconnect on the next flush
 
     def _prepare_connection(self) -> None:
         """Once per database connection: relaxed commits for this (the recorder's) session."""
@@ -143,34 +155,71 @@ _COLUMNS = (
 def insert_predictions(rows: list[Prediction]) -> None:
     """INSERT ... RETURNING id for the whole batch: one round trip where Django's bulk_create
     took three (BEGIN, INSERT, COMMIT), which dominated the cost of recording."""
-    quote = connection.ops.quote_name
-    json_value = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = f"(%s, %s, %s, {json_value}, {json_value}, %s, %s, %s, %s)"
-    sql = (
-        f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(map(quote, _COLUMNS))}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING {quote('id')}"
-    )
     now = timezone.now()
-    params: list[Any] = []
     for row in rows:
         row.created_at = row.created_at or now
-        params += [
-            row.model_id,
-            row.user_id,
-            row.protocol,
-            orjson.dumps(row.inputs).decode(),
-            orjson.dumps(row.outputs).decode(),
-            row.cached,
-            row.latency_ms,
-            row.request_id,
-            connection.ops.adapt_datetimefield_value(row.created_at),
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [returned[0] for returned in cursor.fetchall()]
+    columns: list[list[Any]] = [
+        [row.model_id for row in rows],
+        [row.user_id for row in rows],
+        [row.protocol for row in rows],
+        [orjson.dumps(row.inputs).decode() for row in rows],
+        [orjson.dumps(row.outputs).decode() for row in rows],
+        [row.cached for row in rows],
+        [row.latency_ms for row in rows],
+        [row.request_id for row in rows],
+        [row.created_at for row in rows],
+    ]
+    if connection.vendor == "postgresql":
+        ids = _insert_unnest(columns)
+    else:
+        ids = _insert_values(columns, len(rows))
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
         row._state.adding = False
+
+
+_UNNEST_TYPES = (
+    "bigint[]",
+    "bigint[]",
+    "text[]",
+    "jsonb[]",
+    "jsonb[]",
+    "boolean[]",
+    "float8[]",
+    "text[]",
+    "timestamptz[]",
+)
+
+
+def _table_and_columns() -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(Prediction._meta.db_table)} ({', '.join(map(quote, _COLUMNS))})"
+
+
+def _insert_unnest(columns: list[list[Any]]) -> list[int]:
+    """PostgreSQL: one array per column, so the statement text is the same for every batch size:
+    psycopg prepares it once (server-side binding) instead of building and quoting a VALUES list
+    per batch, which py-spy showed as a third of the recorder's CPU. RETURNING keeps the order
+    of unnest's rows (Django's own bulk_create relies on the same since 5.2)."""
+    arrays = ", ".join(f"%s::{kind}" for kind in _UNNEST_TYPES)
+    sql = f"INSERT INTO {_table_and_columns()} SELECT * FROM unnest({arrays}) RETURNING id"
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(sql, columns)
+        return [returned[0] for returned in cursor.fetchall()]
+
+
+def _insert_values(columns: list[list[Any]], count: int) -> list[int]:
+    """Other databases (SQLite): a multi-row VALUES list through Django's cursor."""
+    columns[-1] = [connection.ops.adapt_datetimefield_value(value) for value in columns[-1]]
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO {_table_and_columns()} "
+        f"VALUES {', '.join([placeholders] * count)} RETURNING {connection.ops.quote_name('id')}"
+    )
+    params = [column[i] for i in range(count) for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [returned[0] for returned in cursor.fetchall()]
 
 
 _STOP = _Pending(row=Prediction())  # sentinel: the flusher finishes its batch and exits

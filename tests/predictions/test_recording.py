@@ -70,6 +70,34 @@ def test_failed_write_is_reported_not_swallowed(
     assert not Prediction.objects.filter(request_id__startswith=recorder_marker).exists()
 
 
+def test_a_bad_row_fails_only_its_own_request(
+    recorder_marker: str, recorder: GroupCommitRecorder
+) -> None:
+    """Rows that share an INSERT with a bad one (here: a missing model) are still recorded."""
+    demo = MLModel.objects.get(name="demo", version=1)
+    start = threading.Barrier(24)
+    outcomes: dict[str, str] = {}
+
+    def record(i: int) -> None:
+        model_id = 987654321 if i == 5 else demo.pk
+        start.wait()
+        try:
+            recorder.record(_row(model_id, f"{recorder_marker}-{i}"))
+            outcomes[str(i)] = "recorded"
+        except PlatformError as exc:
+            outcomes[str(i)] = str(exc.code)
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.pop("5") == "unavailable"
+    assert set(outcomes.values()) == {"recorded"}
+    assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 23
+
+
 def test_stop_flushes_what_is_queued_and_ends_the_thread(
     recorder_marker: str, recorder: GroupCommitRecorder
 ) -> None:
