@@ -9,9 +9,11 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlplatform.settings")
-django_app = get_asgi_application()  # must run before any app import below
+django_asgi_app = get_asgi_application()  # must run before any app import below
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from mlplatform.events import flush_events  # noqa: E402
 from mlplatform.metrics import mark_process_dead  # noqa: E402
@@ -27,6 +29,11 @@ predict_fast_path = PredictFastPath(
 )
 v2_rest = V2RestHandler(max_body_bytes=settings.MLP_MAX_BODY_BYTES, executor=prediction_executor())
 websocket_app = websocket_application()
+django_app: Any = (
+    WSGIMiddleware(get_wsgi_application(), workers=settings.MLP_DJANGO_THREADS)  # type: ignore[arg-type]
+    if settings.MLP_DJANGO_HANDLER == "wsgi"
+    else django_asgi_app
+)
 
 
 async def application(scope: Any, receive: Any, send: Any) -> None:

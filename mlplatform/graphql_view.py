@@ -3,19 +3,43 @@ depth and field-count limits, and the platform's error mapping."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from graphene.validation import depth_limit_validator
+from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView
-from graphql import GraphQLError, specified_rules
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, specified_rules
+from graphql.utilities import get_operation_ast
 
 from mlplatform.auth import Principal, principal_for_user, principal_from_authorization
 from mlplatform.errors import PlatformError, Unauthenticated
+from mlplatform.graphql_documents import cacheable, valid_document
 from mlplatform.graphql_errors import format_graphql_error
 from mlplatform.graphql_limits import max_fields_rule
+
+
+def _atomic_mutations() -> bool:
+    """graphene-django's two switches for wrapping mutations in a transaction."""
+    return bool(
+        graphene_settings.ATOMIC_MUTATIONS is True
+        or connection.settings_dict.get("ATOMIC_MUTATIONS", False) is True
+    )
+
+
+@cache
+def validation_rules() -> tuple[Any, ...]:
+    """One tuple for the process (documents are cached by it). The given rules replace
+    graphql-core's standard ones, so both are listed."""
+    return (
+        *specified_rules,
+        depth_limit_validator(settings.GRAPHQL_MAX_DEPTH),
+        max_fields_rule(settings.GRAPHQL_MAX_FIELDS),
+    )
 
 
 class PlatformGraphQLView(GraphQLView):
@@ -23,16 +47,47 @@ class PlatformGraphQLView(GraphQLView):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("graphiql", True)
-        # The given rules replace graphql-core's standard ones, so both are listed.
-        kwargs.setdefault(
-            "validation_rules",
-            (
-                *specified_rules,
-                depth_limit_validator(settings.GRAPHQL_MAX_DEPTH),
-                max_fields_rule(settings.GRAPHQL_MAX_FIELDS),
-            ),
-        )
+        kwargs.setdefault("validation_rules", validation_rules())
         super().__init__(**kwargs)
+
+    def execute_graphql_request(
+        self,
+        request: HttpRequest,
+        data: Any,
+        query: str | None,
+        variables: Any,
+        operation_name: str | None,
+        show_graphiql: bool = False,
+    ) -> Any:
+        """Execute a remembered valid document; anything else (a new, invalid or long text, a
+        GET of a mutation, atomic mutations) takes graphene-django's own path."""
+        schema = self.schema.graphql_schema
+        document = (
+            valid_document(schema, self.validation_rules, query or "") if cacheable(query) else None
+        )
+        operation = get_operation_ast(document, operation_name) if document else None
+        if (
+            document is None
+            or operation is None
+            or (request.method != "POST" and operation.operation != OperationType.QUERY)
+            or (operation.operation == OperationType.MUTATION and _atomic_mutations())
+        ):
+            return super().execute_graphql_request(
+                request, data, query, variables, operation_name, show_graphiql
+            )
+        try:
+            return execute(
+                schema,
+                document,
+                root_value=self.get_root_value(request),
+                context_value=self.get_context(request),
+                variable_values=variables,
+                operation_name=operation_name,
+                middleware=self.get_middleware(request),
+                execution_context_class=self.execution_context_class,
+            )
+        except Exception as exc:  # as graphene-django does: the error goes into the response
+            return ExecutionResult(errors=[exc])  # type: ignore[list-item]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION")

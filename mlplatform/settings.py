@@ -275,6 +275,11 @@ MLP_MODEL_CACHE_SECONDS = env_float("MLP_MODEL_CACHE_SECONDS", 5.0)  # 0 = resol
 MLP_BATCH_MAX_SIZE = env_int("MLP_BATCH_MAX_SIZE", 64)
 MLP_BATCH_MAX_WAIT_MS = env_float("MLP_BATCH_MAX_WAIT_MS", 0.0)
 MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
+# How uvicorn reaches Django's own routes (GraphQL, SOAP, DRF, admin, pages): "wsgi" runs Django's
+# WSGI handler in a thread pool (a2wsgi: one thread hop a request), "asgi" its ASGI handler (a hop
+# per sync middleware step). See README "Performance" for the measurement behind the default.
+MLP_DJANGO_HANDLER = env_str("MLP_DJANGO_HANDLER", "wsgi")
+MLP_DJANGO_THREADS = env_int("MLP_DJANGO_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
 MLP_CACHE_PREFIX = env_str("MLP_CACHE_PREFIX", "mlp")
 MLP_RECORD_FLUSH_MAX = env_int("MLP_RECORD_FLUSH_MAX", 256)

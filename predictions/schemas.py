@@ -84,6 +84,7 @@ class PredictionResult:
     latency_ms: float
     correlation_id: Any = None
     prediction_id: int | None = None
+    record: Any = None  # the recorded Prediction row, for adapters that return it (GraphQL)
     task: str = ""
     labels: list[str] = field(default_factory=list)
 

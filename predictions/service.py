@@ -66,7 +66,7 @@ def _predict(request: PredictRequest) -> PredictionResult:
         labels=list(model.labels or []),
     )
     row = Prediction(
-        model_id=model.pk,
+        model=model,  # the resolved instance: an adapter returning the row needs no query
         user_id=principal.user_id,
         protocol=request.protocol,
         inputs=model_input.summary(),
@@ -75,7 +75,8 @@ def _predict(request: PredictRequest) -> PredictionResult:
         latency_ms=latency_ms,
         request_id=request.request_id[:64],
     )
-    result.prediction_id = recorder().record(row).pk
+    result.record = recorder().record(row)
+    result.prediction_id = row.pk
     _observe(model, request.protocol, cached, time.perf_counter() - started)
     logger.debug(
         "predicted %s via %s (cached=%s, %.2f ms, prediction %s)",

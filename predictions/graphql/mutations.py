@@ -45,7 +45,7 @@ class CreatePrediction(graphene.Mutation):
                 request_id=info.context.headers.get("X-Request-ID") or new_request_id(),
             )
         )
-        row = Prediction.objects.select_related("model").get(id=result.prediction_id or 0)
+        row: Prediction = result.record  # already recorded, its model attached: no query
         return CreatePrediction(prediction=row)
 
 
