@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import pytest
 import requests
+from django.conf import settings
 from google.protobuf import descriptor_pool, message_factory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
@@ -298,6 +299,27 @@ def test_malformed_protobuf_is_invalid_argument_and_the_server_carries_on(
         raw(b"\xff\xff\xff\x07not protobuf", metadata=bearer(user_jwt), timeout=10)
 
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    answer = stub.Predict(
+        pb.PredictRequest(model="iris", features=GOOD), metadata=bearer(user_jwt), timeout=10
+    )
+    assert answer.predictions[0].label.label == "setosa"
+
+
+def test_an_oversized_message_is_resource_exhausted_and_nothing_is_recorded(
+    stub: pb_grpc.PredictionServiceStub, user_jwt: str, db_reader: None
+) -> None:
+    request_id = f"grpc-big-{uuid.uuid4().hex}"
+    too_big = "x" * (settings.MLP_MAX_BODY_BYTES + 1024)  # the server's limit (MLP_MAX_BODY_BYTES)
+
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.Predict(
+            pb.PredictRequest(model="sentiment", id=request_id, texts=pb.Texts(texts=[too_big])),
+            metadata=bearer(user_jwt),
+            timeout=30,
+        )
+
+    assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert not Prediction.objects.filter(request_id=request_id).exists()
     answer = stub.Predict(
         pb.PredictRequest(model="iris", features=GOOD), metadata=bearer(user_jwt), timeout=10
     )
