@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from mlplatform.auth import Principal, principal_from_token
-from mlplatform.errors import InternalError, PlatformError, Unauthenticated
+from mlplatform.errors import InternalError, InvalidInput, PlatformError, Unauthenticated
 from mlplatform.ids import new_request_id
 from predictions import service
 from predictions.models import Protocol
@@ -25,12 +25,18 @@ class MqttSettings:
     default_model: str
     require_token: bool
     bridge_principal: Principal
+    max_payload_bytes: int = 10 * 1024 * 1024  # MLP_MAX_BODY_BYTES, as for HTTP bodies
 
 
 def answer(model: str, payload: bytes, settings: MqttSettings) -> bytes:
     """The reply to one request: the output envelope, or {"error": {...}}; never raises."""
     correlation: Any = None
     try:
+        if len(payload) > settings.max_payload_bytes:  # refused before any parsing
+            raise InvalidInput(
+                f"payload of {len(payload)} bytes exceeds the limit of "
+                f"{settings.max_payload_bytes} bytes"
+            )
         body = parse_json_object(payload, what="payload")
         correlation = body.get("id")
         result = service.predict(

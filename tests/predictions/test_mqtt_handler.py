@@ -62,3 +62,22 @@ def test_routes(topic: str, model: str, reply: str) -> None:
 )
 def test_foreign_topics_are_ignored(topic: str) -> None:
     assert route(topic, prefix="ml", default_model="demo") is None
+
+
+def test_an_oversized_payload_is_refused_before_parsing(user_principal: Any) -> None:
+    limited = MqttSettings(
+        prefix="ml",
+        default_model="demo",
+        require_token=False,
+        bridge_principal=user_principal,
+        max_payload_bytes=64,
+    )
+    payload = b'{"X": [[1, 2]], "id": "' + b"x" * 64 + b'"}'
+
+    reply = json.loads(answer("demo", payload, limited))
+
+    assert reply["error"]["code"] == "invalid_input"
+    assert (
+        reply["error"]["message"]
+        == f"payload of {len(payload)} bytes exceeds the limit of 64 bytes"
+    )

@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 default_model=settings.MQTT_DEFAULT_MODEL,
                 require_token=settings.MQTT_REQUIRE_TOKEN,
                 bridge_principal=principal,
+                max_payload_bytes=settings.MLP_MAX_BODY_BYTES,
             ),
             group=settings.MQTT_SHARE_GROUP,
             workers=settings.MQTT_WORKERS,
