@@ -4,7 +4,7 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 HTTP_PORT ?= $(or $(MLP_HTTP_PORT),8000)
 
-.PHONY: stress bench-peers compose-check protos schema bench run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
+.PHONY: stress bench-choices bench-peers compose-check protos schema bench run test setup venv services imagenet browser migrate bootstrap static check lint format fmt typecheck clean
 
 run: setup migrate bootstrap static ## serve every process in the foreground (Ctrl-C stops all)
 	@scripts/print_urls.sh $(HTTP_PORT)
@@ -43,6 +43,9 @@ static:
 
 bench-peers: setup ## MLServer, Flask and plain grpcio beside our REST/V2/gRPC, same client, one run
 	$(PY) bench/peers/run_peers.py
+
+bench-choices: setup ## uvicorn (Django via WSGI, 1 and 2 workers; via ASGI) vs daphne on REST, GraphQL, SOAP
+	$(PY) bench/choices.py
 
 stress: setup ## every protocol at once for 60 s (32 clients): errors, p50/p99, rows == responses, memory bounds
 	$(PY) bench/stress.py
