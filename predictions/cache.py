@@ -6,11 +6,13 @@ failed connect every few seconds instead of a timeout on every request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -39,6 +41,7 @@ class PredictionCache:
         self._lock = threading.Lock()
         self._pending: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._writer: threading.Thread | None = None
+        self._local = threading.local()
 
     def key(self, model_identity: str, model_input: ModelInput) -> str:
         """`model_identity` must change whenever the model could answer differently."""
@@ -50,7 +53,7 @@ class PredictionCache:
         return f"{self.prefix}:pred:{model_identity}:{digest}"
 
     def get(self, key: str) -> InferenceOutput | None:
-        raw = self._call(lambda: self._client.get(key))
+        raw = self._call(lambda: self._get_raw(key))
         if raw is _DOWN:
             CACHE_REQUESTS.labels("error").inc()
             return None
@@ -60,6 +63,29 @@ class PredictionCache:
         CACHE_REQUESTS.labels("hit").inc()
         data: dict[str, Any] = orjson.loads(raw)
         return InferenceOutput(predictions=data["p"], probabilities=data.get("pr"))
+
+    def _get_raw(self, key: str) -> Any:
+        with self._own_connection() as connection:
+            connection.send_command("GET", key)
+            return connection.read_response()
+
+    @contextlib.contextmanager
+    def _own_connection(self) -> Iterator[Any]:
+        """This thread's own Redis connection. redis-py's client calls (pool checkout, retry
+        wrapper, observability hooks) cost more CPU than a GET itself: 55 us against 33 us
+        measured. A call that fails drops the connection; the caller backs off as for any
+        Redis error, and the next call connects afresh."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            pool = self._client.connection_pool
+            connection = pool.connection_class(**pool.connection_kwargs)
+            self._local.connection = connection
+        try:
+            yield connection
+        except BaseException:
+            connection.disconnect()
+            self._local.connection = None
+            raise
 
     def set(self, key: str, output: InferenceOutput) -> None:
         """Store an answer without making the request wait for Redis (a writer thread sends it)."""
@@ -99,10 +125,12 @@ class PredictionCache:
                 self._pending.task_done()
 
     def _set_many(self, items: list[tuple[str, bytes]]) -> None:
-        pipeline = self._client.pipeline(transaction=False)
-        for key, value in items:
-            pipeline.set(key, value, ex=self.ttl)
-        pipeline.execute()
+        """SETs pipelined on this (the writer) thread's own connection, one round trip."""
+        commands = [("SET", key, value, "EX", self.ttl) for key, value in items]
+        with self._own_connection() as connection:
+            connection.send_packed_command(connection.pack_commands(commands))
+            for _ in commands:
+                connection.read_response()
 
     def available(self) -> bool:
         answer = self._call(self._client.ping)
