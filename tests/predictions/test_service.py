@@ -107,7 +107,7 @@ def test_second_identical_request_is_a_cache_hit(user_principal: Any) -> None:
     from predictions.cache import prediction_cache
 
     first = ask({"X": [[6.0, 2.2, 5.0, 1.5]]}, user_principal)
-    prediction_cache().flush()  # answers are stored by a writer thread, off the request's path
+    prediction_cache().flush()  # answers reach Redis with the next lookup, off the request's path
     second = ask({"X": [[6.0, 2.2, 5.0, 1.5]]}, user_principal)
 
     assert (first.cached, second.cached) == (False, True)
