@@ -30,6 +30,13 @@ def publish_recorded(rows: Sequence[Prediction]) -> None:
         transaction.on_commit(lambda: _coalescer.add(events))
 
 
+def publish_committed(rows: Sequence[Prediction]) -> None:
+    """Queue the events of rows already committed (by an autocommitted INSERT): no transaction
+    to wait for, and no need to open this thread's database connection to ask."""
+    if rows:
+        _coalescer.add([feed_event(r) for r in rows])
+
+
 class _Coalescer:
     """One channel-layer message per `FEED_INTERVAL` at most, however many predictions commit.
 

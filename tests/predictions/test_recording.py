@@ -9,6 +9,7 @@ import pytest
 
 from mlplatform.errors import ErrorCode, PlatformError
 from models_app.models import MLModel
+from predictions import recording
 from predictions.models import Prediction
 from predictions.recording import GroupCommitRecorder
 
@@ -98,14 +99,45 @@ def test_a_bad_row_fails_only_its_own_request(
     assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 23
 
 
-def test_stop_flushes_what_is_queued_and_ends_the_thread(
+def test_stop_waits_for_the_batch_in_flight_and_recording_goes_on_after(
     recorder_marker: str, recorder: GroupCommitRecorder
 ) -> None:
     demo = MLModel.objects.get(name="demo", version=1)
-    recorder.record(_row(demo.pk, f"{recorder_marker}-before-stop"))
+    writer = threading.Thread(
+        target=lambda: [
+            recorder.record(_row(demo.pk, f"{recorder_marker}-before-{i}")) for i in range(50)
+        ]
+    )
+    writer.start()
 
+    recorder.stop()  # while the writer's rows are being recorded
+    writer.join()
     recorder.stop()
+    after = recorder.record(_row(demo.pk, f"{recorder_marker}-after-stop"))
 
-    assert recorder._thread is not None
-    assert not recorder._thread.is_alive()
-    assert Prediction.objects.filter(request_id=f"{recorder_marker}-before-stop").count() == 1
+    assert (
+        Prediction.objects.filter(request_id__startswith=f"{recorder_marker}-before-").count() == 50
+    )
+    assert Prediction.objects.filter(
+        pk=after.pk, request_id=f"{recorder_marker}-after-stop"
+    ).exists()
+
+
+def test_a_lone_request_writes_its_row_on_its_own_thread(
+    recorder_marker: str, recorder: GroupCommitRecorder, monkeypatch: Any
+) -> None:
+    """No flusher thread: alone, a request leads its own batch (no hand-off, no wake-up)."""
+    demo = MLModel.objects.get(name="demo", version=1)
+    writers: list[int] = []
+    insert = recording.insert_predictions
+
+    def spy(rows: list[Prediction], db: Any) -> None:
+        writers.append(threading.get_ident())
+        insert(rows, db)
+
+    monkeypatch.setattr(recording, "insert_predictions", spy)
+
+    rows = [recorder.record(_row(demo.pk, f"{recorder_marker}-alone-{i}")) for i in range(5)]
+
+    assert writers == [threading.get_ident()] * 5
+    assert len({row.pk for row in rows}) == 5
