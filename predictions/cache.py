@@ -47,6 +47,10 @@ class PredictionCache:
             url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
         )
         self._down_until = 0.0
+        # Bumped when Redis fails: every thread then drops its connection before its next call.
+        # Without it, each thread's stale connection failed once after Redis came back, and each
+        # failure began another back-off (the Redis fault test saw the cache stay off).
+        self._generation = 0
         self._lock = threading.Lock()
         self._pending: collections.deque[tuple[str, bytes]] = collections.deque()
         self._sweeper: threading.Thread | None = None
@@ -114,10 +118,14 @@ class PredictionCache:
         measured. A call that fails drops the connection; the caller backs off as for any
         Redis error, and the next call connects afresh."""
         connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.generation != self._generation:
+            connection.disconnect()  # made before Redis last failed: likely dead, never tried
+            connection = None
         if connection is None:
             pool = self._client.connection_pool
             connection = pool.connection_class(**pool.connection_kwargs)
             self._local.connection = connection
+            self._local.generation = self._generation
         try:
             yield connection
         except BaseException:
@@ -153,6 +161,7 @@ class PredictionCache:
         except redis.RedisError as exc:
             with self._lock:
                 self._down_until = time.monotonic() + _BACKOFF_SECONDS
+                self._generation += 1
             logger.warning("prediction cache unavailable, serving uncached: %s", exc)
             return _DOWN
 
