@@ -81,6 +81,7 @@ class MqttBridge:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_socket_open = self._on_socket_open
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -127,8 +128,19 @@ class MqttBridge:
             return
         filters = request_filters(self.settings.prefix, self.group)
         client.subscribe([(topic, QOS) for topic in filters])
-        self.connected.set()
         MQTT_RECONNECTS.inc()
+
+    def _on_subscribe(
+        self, client: Any, userdata: Any, mid: int, reasons: list[Any], props: Any
+    ) -> None:
+        """Ready only once the broker has acknowledged the subscriptions: a request published
+        between CONNACK and SUBACK has no subscriber yet (tests saw them vanish)."""
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            logger.warning("MQTT subscription refused: %s", ", ".join(refused))
+            return
+        self.connected.set()
+        filters = request_filters(self.settings.prefix, self.group)
         logger.info("MQTT bridge connected; subscribed to %s", ", ".join(filters))
 
     def _on_disconnect(
