@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from predictions.handover import hand_over
 from predictions.schemas import ImageInput, InferenceOutput, ModelInput, TabularInput, TextInput
 
 Runner = Callable[[ModelInput], InferenceOutput]
@@ -61,12 +62,7 @@ class ModelBatcher:
         while not mine.done.is_set():
             _execute(self._take_batch(), runner)
         with self._arrived:
-            if self._queue:
-                successor = self._queue[0]
-                successor.promoted = True
-                successor.done.set()
-            else:
-                self._busy = False
+            self._busy = hand_over(self._queue)
 
     def _take_batch(self) -> list[_Request]:
         with self._arrived:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from mlplatform.db_errors import DATABASE_OUTAGE
 from mlplatform.errors import Unavailable
 from predictions.feed import publish_committed, publish_recorded
+from predictions.handover import hand_over
 from predictions.models import Prediction
 
 logger = logging.getLogger(__name__)
@@ -91,12 +92,7 @@ class GroupCommitRecorder:
                 batch, self._queue = self._queue[: self.flush_max], self._queue[self.flush_max :]
             self._flush(batch)
         with self._lock:
-            if self._queue:
-                successor = self._queue[0]
-                successor.promoted = True
-                successor.done.set()
-            else:
-                self._busy = False
+            self._busy = hand_over(self._queue)
 
     @staticmethod
     def _result(pending: _Pending) -> Prediction:
