@@ -15,6 +15,7 @@ from models_app.bootstrap import BUILTIN_MODEL_NAMES
 from models_app.registry import get_runtime
 from models_app.selectors import resolve_ready_model
 from predictions.cache import prediction_cache
+from predictions.recording import recorder
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -33,10 +34,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "redis": _redis(),
         "broker": _broker(),
         "mqtt": _tcp(settings.MQTT_URL, default_port=1883),
+        "recording": _recording(),
     }
     checks["models"] = _models() if checks["database"] == "ok" else {"error": "database down"}
     models_ok = all(state == "ok" for state in checks["models"].values())
-    ready = checks["database"] == "ok" and models_ok
+    ready = checks["database"] == "ok" and models_ok and checks["recording"] == "ok"
     optional_ok = all(checks[name] == "ok" for name in ("redis", "broker", "mqtt"))
     status = "ok" if ready and optional_ok else ("degraded" if ready else "unavailable")
     return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
@@ -49,6 +51,14 @@ def _database() -> str:
         return "ok"
     except Exception as exc:  # any driver error means "not ready", reported, not raised
         return f"down: {type(exc).__name__}"
+
+
+def _recording() -> str:
+    """This process's recorder: down while its writes fail (it refuses predictions then)."""
+    failure = recorder().failing()
+    if failure is None:
+        return "ok"
+    return f"down: {type(failure).__name__}, {recorder().pending()} answered rows queued"
 
 
 def _redis() -> str:

@@ -50,6 +50,16 @@ CACHE_REQUESTS = Counter(
     "Prediction cache lookups: hit, miss, or error (Redis unavailable).",
     ["result"],
 )
+RECORDS_PENDING = Gauge(
+    "mlp_prediction_records_pending",
+    "Answered predictions queued for their database write (summed over processes).",
+    multiprocess_mode="livesum",
+)
+RECORDS_LOST = Counter(
+    "mlp_prediction_records_lost",
+    "Answered predictions whose row could not be written (database rejected it, or still down "
+    "when the process stopped). Alert on any increase.",
+)
 MODEL_LOAD_SECONDS = Histogram(
     "mlp_model_load_seconds",
     "Time to load a model version's runtime into a process.",

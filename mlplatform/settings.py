@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from mlplatform.env import env_bool, env_float, env_int, env_list, env_str
 from mlplatform.logs import logging_config
@@ -282,6 +283,14 @@ MLP_DJANGO_HANDLER = env_str("MLP_DJANGO_HANDLER", "wsgi")
 MLP_DJANGO_THREADS = env_int("MLP_DJANGO_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
 MLP_CACHE_PREFIX = env_str("MLP_CACHE_PREFIX", "mlp")
+# "buffered": a prediction answers once its row is queued; a writer thread commits within
+# MLP_RECORD_LINGER_MS, retries while the database is away (refusing new predictions meanwhile)
+# and writes everything queued on a clean stop. "durable": it answers once its row has committed.
+MLP_RECORD_MODE = env_str("MLP_RECORD_MODE", "buffered")
+if MLP_RECORD_MODE not in {"buffered", "durable"}:
+    raise ImproperlyConfigured("MLP_RECORD_MODE must be 'buffered' or 'durable'")
+MLP_RECORD_LINGER_MS = env_float("MLP_RECORD_LINGER_MS", 5.0)
+MLP_RECORD_MAX_PENDING = env_int("MLP_RECORD_MAX_PENDING", 20000)
 MLP_RECORD_FLUSH_MAX = env_int("MLP_RECORD_FLUSH_MAX", 256)
 # false: a recording commit on PostgreSQL returns before its WAL reaches disk (a database *server*
 # crash may lose the last ~0.6 s of predictions; our processes' crashes and restarts lose none).

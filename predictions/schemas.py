@@ -23,6 +23,9 @@ class PredictRequest:
     protocol: str
     principal: Principal | None
     request_id: str = ""
+    # True for an adapter that returns the recorded row (GraphQL createPrediction): the core
+    # answers after its commit, with its id, instead of once it is queued.
+    wait_for_record: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def _predict(request: PredictRequest) -> PredictionResult:
         latency_ms=latency_ms,
         request_id=request.request_id[:64],
     )
-    result.record = recorder().record(row)
+    result.record = recorder().record(row, wait=request.wait_for_record)
     result.prediction_id = row.pk
     _observe(model, request.protocol, cached, time.perf_counter() - started)
     logger.debug(

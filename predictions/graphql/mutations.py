@@ -43,9 +43,10 @@ class CreatePrediction(graphene.Mutation):
                 protocol=Protocol.GRAPHQL,
                 principal=principal_of(info),
                 request_id=info.context.headers.get("X-Request-ID") or new_request_id(),
+                wait_for_record=True,  # the mutation returns the row: it must exist
             )
         )
-        row: Prediction = result.record  # already recorded, its model attached: no query
+        row: Prediction = result.record  # committed, its model attached: no query
         return CreatePrediction(prediction=row)
 
 

@@ -15,6 +15,7 @@ from predictions.grpc.gen.mlplatform.v1 import prediction_pb2 as pb
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2_grpc as pb_grpc
 from predictions.models import Prediction
 from tests.conftest import server_environment
+from tests.recorded import recorded
 from tests.servers import LOG_DIR, run_grpc_server, run_web_server
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,7 @@ def test_rest_prediction_logs_its_request_id_as_json(
     assert any(str(line["message"]).startswith("predicted iris:") for line in lines), lines
     assert {line["request_id"] for line in lines} == {request_id}
     assert {"time", "level", "logger", "message", "process"} <= set(lines[0])
-    assert Prediction.objects.get(request_id=request_id).protocol == "rest"
+    assert recorded(Prediction.objects.filter(request_id=request_id)).get().protocol == "rest"
 
 
 def test_grpc_prediction_logs_its_id_as_json(
@@ -74,4 +75,4 @@ def test_grpc_prediction_logs_its_id_as_json(
         lines = json_lines_with(request_id, [LOG_DIR / f"grpc-logs-{port}.log"])
 
     assert any(str(line["message"]).startswith("predicted sentiment:") for line in lines), lines
-    assert Prediction.objects.get(request_id=request_id).protocol == "grpc"
+    assert recorded(Prediction.objects.filter(request_id=request_id)).get().protocol == "grpc"

@@ -1,17 +1,22 @@
-"""Group-commit recording outside a transaction, as server processes use it."""
+"""Recording outside a transaction, as server processes do: durable group commit and the
+buffered writer (the default)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import OperationalError
+from prometheus_client import REGISTRY
 
 from mlplatform.errors import ErrorCode, PlatformError
 from models_app.models import MLModel
-from predictions import recording
 from predictions.models import Prediction
-from predictions.recording import GroupCommitRecorder
+from predictions.recording import BufferedRecorder, GroupCommitRecorder, buffered, group_commit
+
+MISSING_MODEL = 987654321
 
 
 def _row(model_id: int, marker: str) -> Prediction:
@@ -25,119 +30,281 @@ def _row(model_id: int, marker: str) -> Prediction:
     )
 
 
+def _recorded(marker: str) -> Any:
+    return Prediction.objects.filter(request_id__startswith=marker)
+
+
+def _lost() -> float:
+    return REGISTRY.get_sample_value("mlp_prediction_records_lost_total") or 0.0
+
+
+def _in_threads(count: int, work: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.fixture
-def recorder_marker(db_reader: None) -> Any:
-    marker = "recording-test"
+def marker(db_reader: None, request: Any) -> Iterator[str]:
+    marker = f"recording-{request.node.name[-40:]}"
     yield marker
-    Prediction.objects.filter(request_id__startswith=marker).delete()
+    _recorded(marker).delete()
 
 
 @pytest.fixture
-def recorder() -> Any:
+def demo(db_reader: None) -> MLModel:
+    return MLModel.objects.get(name="demo", version=1)
+
+
+# --- durable: a request answers once its row has committed ---------------------------------
+
+
+@pytest.fixture
+def durable() -> Iterator[GroupCommitRecorder]:
     recorder = GroupCommitRecorder(flush_max=8)
     yield recorder
     recorder.stop()
 
 
-def test_concurrent_records_are_all_committed(
-    recorder_marker: str, recorder: GroupCommitRecorder
+def test_durable_concurrent_records_are_all_committed(
+    marker: str, demo: MLModel, durable: GroupCommitRecorder
 ) -> None:
-    demo = MLModel.objects.get(name="demo", version=1)
     ids: list[int] = []
-    lock = threading.Lock()
 
     def record(i: int) -> None:
-        row = recorder.record(_row(demo.pk, f"{recorder_marker}-{i}"))
-        with lock:
-            ids.append(row.pk)
+        ids.append(durable.record(_row(demo.pk, f"{marker}-{i}")).pk)
 
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(40, record)
 
     assert len(set(ids)) == 40
-    assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 40
+    assert _recorded(marker).count() == 40
 
 
-def test_failed_write_is_reported_not_swallowed(
-    recorder_marker: str, recorder: GroupCommitRecorder
+def test_durable_failed_write_is_reported_not_swallowed(
+    marker: str, durable: GroupCommitRecorder
 ) -> None:
     with pytest.raises(PlatformError) as caught:
-        recorder.record(_row(987654321, f"{recorder_marker}-bad"))
+        durable.record(_row(MISSING_MODEL, f"{marker}-bad"))
 
     assert caught.value.code is ErrorCode.UNAVAILABLE
-    assert not Prediction.objects.filter(request_id__startswith=recorder_marker).exists()
+    assert not _recorded(marker).exists()
 
 
-def test_a_bad_row_fails_only_its_own_request(
-    recorder_marker: str, recorder: GroupCommitRecorder
+def test_durable_bad_row_fails_only_its_own_request(
+    marker: str, demo: MLModel, durable: GroupCommitRecorder
 ) -> None:
     """Rows that share an INSERT with a bad one (here: a missing model) are still recorded."""
-    demo = MLModel.objects.get(name="demo", version=1)
     start = threading.Barrier(24)
     outcomes: dict[str, str] = {}
 
     def record(i: int) -> None:
-        model_id = 987654321 if i == 5 else demo.pk
         start.wait()
         try:
-            recorder.record(_row(model_id, f"{recorder_marker}-{i}"))
+            durable.record(_row(MISSING_MODEL if i == 5 else demo.pk, f"{marker}-{i}"))
             outcomes[str(i)] = "recorded"
         except PlatformError as exc:
             outcomes[str(i)] = str(exc.code)
 
-    threads = [threading.Thread(target=record, args=(i,)) for i in range(24)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(24, record)
 
     assert outcomes.pop("5") == "unavailable"
     assert set(outcomes.values()) == {"recorded"}
-    assert Prediction.objects.filter(request_id__startswith=recorder_marker).count() == 23
+    assert _recorded(marker).count() == 23
 
 
-def test_stop_waits_for_the_batch_in_flight_and_recording_goes_on_after(
-    recorder_marker: str, recorder: GroupCommitRecorder
+def test_durable_stop_waits_for_the_batch_in_flight_and_recording_goes_on_after(
+    marker: str, demo: MLModel, durable: GroupCommitRecorder
 ) -> None:
-    demo = MLModel.objects.get(name="demo", version=1)
     writer = threading.Thread(
-        target=lambda: [
-            recorder.record(_row(demo.pk, f"{recorder_marker}-before-{i}")) for i in range(50)
-        ]
+        target=lambda: [durable.record(_row(demo.pk, f"{marker}-before-{i}")) for i in range(50)]
     )
     writer.start()
 
-    recorder.stop()  # while the writer's rows are being recorded
+    durable.stop()  # while the writer's rows are being recorded
     writer.join()
-    recorder.stop()
-    after = recorder.record(_row(demo.pk, f"{recorder_marker}-after-stop"))
+    durable.stop()
+    after = durable.record(_row(demo.pk, f"{marker}-after-stop"))
 
-    assert (
-        Prediction.objects.filter(request_id__startswith=f"{recorder_marker}-before-").count() == 50
-    )
-    assert Prediction.objects.filter(
-        pk=after.pk, request_id=f"{recorder_marker}-after-stop"
-    ).exists()
+    assert _recorded(f"{marker}-before-").count() == 50
+    assert Prediction.objects.filter(pk=after.pk, request_id=f"{marker}-after-stop").exists()
 
 
-def test_a_lone_request_writes_its_row_on_its_own_thread(
-    recorder_marker: str, recorder: GroupCommitRecorder, monkeypatch: Any
+def test_durable_lone_request_writes_its_row_on_its_own_thread(
+    marker: str, demo: MLModel, durable: GroupCommitRecorder, monkeypatch: Any
 ) -> None:
-    """No flusher thread: alone, a request leads its own batch (no hand-off, no wake-up)."""
-    demo = MLModel.objects.get(name="demo", version=1)
+    """No writer thread: alone, a request leads its own batch (no hand-off, no wake-up)."""
     writers: list[int] = []
-    insert = recording.insert_predictions
+    insert = group_commit.insert_predictions
 
     def spy(rows: list[Prediction], db: Any) -> None:
         writers.append(threading.get_ident())
         insert(rows, db)
 
-    monkeypatch.setattr(recording, "insert_predictions", spy)
+    monkeypatch.setattr(group_commit, "insert_predictions", spy)
 
-    rows = [recorder.record(_row(demo.pk, f"{recorder_marker}-alone-{i}")) for i in range(5)]
+    rows = [durable.record(_row(demo.pk, f"{marker}-alone-{i}")) for i in range(5)]
 
     assert writers == [threading.get_ident()] * 5
     assert len({row.pk for row in rows}) == 5
+
+
+# --- buffered: a request answers once its row is queued -------------------------------------
+
+
+def _buffered(**overrides: Any) -> BufferedRecorder:
+    options: dict[str, Any] = {"linger": 0.005, "max_pending": 1000, "max_retry_seconds": 0.05}
+    return BufferedRecorder(flush_max=8, **{**options, **overrides})
+
+
+@pytest.fixture
+def recorder() -> Iterator[BufferedRecorder]:
+    recorder = _buffered()
+    yield recorder
+    recorder.stop()
+
+
+def _fail_next_inserts(monkeypatch: Any, count: int, *, after_commit: bool = False) -> list[int]:
+    """The next `count` INSERTs fail as an outage does (`after_commit`: the rows reach the
+    table but the reply is lost). Returns the attempts made so far, as they grow."""
+    attempts: list[int] = []
+    insert = buffered.insert_predictions
+
+    def flaky(rows: list[Prediction], db: Any) -> None:
+        attempts.append(len(rows))
+        if len(attempts) <= count:
+            if after_commit:
+                insert(rows, db)
+            raise OperationalError("connection lost (test)")
+        insert(rows, db)
+
+    monkeypatch.setattr(buffered, "insert_predictions", flaky)
+    return attempts
+
+
+def test_buffered_rows_are_all_committed_by_stop(
+    marker: str, demo: MLModel, recorder: BufferedRecorder
+) -> None:
+    def record(i: int) -> None:
+        recorder.record(_row(demo.pk, f"{marker}-{i}"))
+
+    _in_threads(40, record)
+
+    recorder.stop()
+
+    rows = list(_recorded(marker))
+    assert len(rows) == 40
+    assert len({row.pk for row in rows}) == 40
+    assert recorder.pending() == 0
+
+
+def test_buffered_waiting_request_gets_its_committed_row(
+    marker: str, demo: MLModel, recorder: BufferedRecorder
+) -> None:
+    row = recorder.record(_row(demo.pk, f"{marker}-waits"), wait=True)
+
+    assert row.pk is not None
+    assert Prediction.objects.get(pk=row.pk).request_id == f"{marker}-waits"
+
+
+def test_buffered_outage_keeps_answered_rows_until_the_database_returns(
+    marker: str, demo: MLModel, recorder: BufferedRecorder, monkeypatch: Any
+) -> None:
+    attempts = _fail_next_inserts(monkeypatch, 3)
+
+    recorder.record(_row(demo.pk, f"{marker}-answered"))
+    recorder.stop()
+
+    assert attempts == [1, 1, 1, 1]  # three failures, then the write that landed
+    assert [row.request_id for row in _recorded(marker)] == [f"{marker}-answered"]
+    assert recorder.failing() is None
+
+
+def test_buffered_refuses_while_failing(marker: str, demo: MLModel, monkeypatch: Any) -> None:
+    """With retries far apart, the refusal is certain: nothing new is answered meanwhile."""
+    monkeypatch.setattr(buffered, "_FIRST_RETRY_SECONDS", 30.0)
+    recorder = _buffered(max_retry_seconds=30.0)
+    attempts = _fail_next_inserts(monkeypatch, 1)
+    recorder.record(_row(demo.pk, f"{marker}-answered"))
+    while recorder.failing() is None:
+        threading.Event().wait(0.01)
+
+    with pytest.raises(PlatformError) as caught:
+        recorder.record(_row(demo.pk, f"{marker}-refused"))
+    recorder.stop()  # wakes the writer: it retries at once and succeeds
+
+    assert caught.value.code is ErrorCode.UNAVAILABLE
+    assert len(attempts) == 2
+    assert [row.request_id for row in _recorded(marker)] == [f"{marker}-answered"]
+
+
+def test_buffered_retry_after_a_lost_reply_writes_each_row_once(
+    marker: str, demo: MLModel, recorder: BufferedRecorder, monkeypatch: Any
+) -> None:
+    attempts = _fail_next_inserts(monkeypatch, 1, after_commit=True)
+    lost_before = _lost()
+
+    for i in range(5):
+        recorder.record(_row(demo.pk, f"{marker}-{i}"))
+    recorder.stop()
+
+    assert len(attempts) >= 2
+    assert _lost() == lost_before  # the retry skipped the ids it had written, no conflict
+    assert sorted(row.request_id for row in _recorded(marker)) == [
+        f"{marker}-{i}" for i in range(5)
+    ]
+
+
+def test_buffered_stop_gives_up_on_a_database_that_stays_away_and_counts_the_loss(
+    marker: str, demo: MLModel, monkeypatch: Any
+) -> None:
+    recorder = _buffered()
+    _fail_next_inserts(monkeypatch, 10**6)
+    lost_before = _lost()
+    recorder.record(_row(demo.pk, f"{marker}-lost"))
+
+    recorder.stop(timeout=0.3)
+
+    assert _lost() == lost_before + 1
+    assert recorder.pending() == 0
+    assert not _recorded(marker).exists()
+
+
+def test_buffered_rejected_row_is_counted_and_the_others_are_written(
+    marker: str, demo: MLModel, recorder: BufferedRecorder
+) -> None:
+    lost_before = _lost()
+
+    for i in range(6):
+        recorder.record(_row(MISSING_MODEL if i == 2 else demo.pk, f"{marker}-{i}"))
+    recorder.stop()
+
+    assert _lost() == lost_before + 1
+    assert _recorded(marker).count() == 5
+    assert recorder.failing() is None
+
+
+def test_buffered_full_queue_refuses(marker: str, demo: MLModel) -> None:
+    recorder = _buffered(linger=30.0, max_pending=3)  # the writer lingers: the queue fills up
+    for i in range(3):
+        recorder.record(_row(demo.pk, f"{marker}-{i}"))
+
+    with pytest.raises(PlatformError) as caught:
+        recorder.record(_row(demo.pk, f"{marker}-over"))
+    recorder.stop()  # writes the three without waiting out the linger
+
+    assert caught.value.code is ErrorCode.UNAVAILABLE
+    assert _recorded(marker).count() == 3
+
+
+def test_buffered_goes_on_after_stop(
+    marker: str, demo: MLModel, recorder: BufferedRecorder
+) -> None:
+    recorder.record(_row(demo.pk, f"{marker}-before"))
+    recorder.stop()
+
+    after = recorder.record(_row(demo.pk, f"{marker}-after"), wait=True)
+
+    assert Prediction.objects.filter(pk=after.pk).exists()
+    assert _recorded(marker).count() == 2

@@ -35,6 +35,7 @@ from tests.conftest import server_environment
 from tests.protocols.conftest import Api
 from tests.protocols.test_mqtt import PREFIX, Device, run_bridge
 from tests.protocols.test_rest_api import skops_regressor, upload
+from tests.recorded import never_recorded, recorded
 from tests.servers import LOG_DIR, wait_for_log
 
 pytestmark = pytest.mark.e2e
@@ -248,7 +249,11 @@ def test_predict(
     outcome = PREDICT[protocol](ctx, tokens[principal], request_id)
 
     assert outcome == expected(principal, "user")
-    assert Prediction.objects.filter(request_id=request_id).exists() == (outcome == "ok")
+    rows = Prediction.objects.filter(request_id=request_id)
+    if outcome == "ok":
+        assert recorded(rows).count() == 1
+    else:
+        assert never_recorded(rows)
 
 
 # --- reading and managing the registry ----------------------------------------------------------

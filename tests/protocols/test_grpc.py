@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2 as pb
 from predictions.grpc.gen.mlplatform.v1 import prediction_pb2_grpc as pb_grpc
 from predictions.models import Prediction
+from tests.recorded import never_recorded, recorded
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +74,7 @@ def test_predict_with_named_features(
     assert response.predictions[0].label.label == "setosa"
     assert response.predictions[0].label.probabilities["setosa"] > 0.9
     assert json.loads(response.json)["prediction"] == "setosa"
-    assert Prediction.objects.filter(protocol="grpc", request_id=request_id).count() == 1
+    assert recorded(Prediction.objects.filter(protocol="grpc", request_id=request_id)).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ def test_errors_are_status_codes(
 
     assert failure.value.code() == getattr(grpc.StatusCode, code)
     assert failure.value.details()
-    assert not Prediction.objects.filter(request_id=request_id).exists()
+    assert never_recorded(Prediction.objects.filter(request_id=request_id))
 
 
 def test_predict_stream_answers_100_requests_in_order(
@@ -189,7 +190,9 @@ def test_predict_stream_answers_100_requests_in_order(
     assert [r.predictions[0].label.label for r in responses] == [
         IRIS_LABELS[i % 3] for i in range(100)
     ]
-    assert Prediction.objects.filter(protocol="grpc", request_id__in=ids).count() == 100
+    assert (
+        recorded(Prediction.objects.filter(protocol="grpc", request_id__in=ids), 100).count() == 100
+    )
 
 
 def test_a_bad_request_on_a_stream_gets_an_error_and_the_stream_goes_on(
@@ -319,7 +322,7 @@ def test_an_oversized_message_is_resource_exhausted_and_nothing_is_recorded(
         )
 
     assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert not Prediction.objects.filter(request_id=request_id).exists()
+    assert never_recorded(Prediction.objects.filter(request_id=request_id))
     answer = stub.Predict(
         pb.PredictRequest(model="iris", features=GOOD), metadata=bearer(user_jwt), timeout=10
     )

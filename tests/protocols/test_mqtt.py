@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 from predictions.models import Prediction
 from tests.conftest import RUN_ID, server_environment
 from tests.prometheus import scrape, total
+from tests.recorded import recorded
 from tests.servers import LOG_DIR, free_port, run_process, wait_for_log
 
 pytestmark = pytest.mark.e2e
@@ -171,7 +172,7 @@ def test_predictions_are_recorded_as_mqtt(bridge: Any, device: Device, db_reader
     device.publish(f"{PREFIX}/demo/input", {"X": [[2, 2]], "id": marker})
     device.next()
 
-    row = Prediction.objects.get(request_id=marker)
+    row = recorded(Prediction.objects.filter(request_id=marker)).get()
     assert (row.protocol, row.user.username) == ("mqtt", "mqtt-bridge")
 
 

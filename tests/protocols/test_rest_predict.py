@@ -12,6 +12,7 @@ import requests
 import sklearn
 
 from predictions.models import Prediction
+from tests.recorded import never_recorded, recorded
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +60,7 @@ def test_health_and_readiness(web_server: str) -> None:
             "redis": "ok",
             "broker": "ok",
             "mqtt": "ok",
+            "recording": "ok",
             "models": dict.fromkeys(("demo", "iris", "diabetes", "sentiment", "imagenet"), "ok"),
         },
     }
@@ -102,7 +104,7 @@ def test_every_success_is_recorded_once(web_server: str, token: str, db_reader: 
         assert post_predict(web_server, "diabetes", {"X": [[0.0] * 10]}, token, request_id).ok
     post_predict(web_server, "diabetes", {"X": [[0.0] * 9]}, token, request_id)
 
-    rows = Prediction.objects.filter(request_id=request_id)
+    rows = recorded(Prediction.objects.filter(request_id=request_id), 5)
     assert rows.count() == 5
     assert set(rows.values_list("protocol", flat=True)) == {"rest"}
 
@@ -144,7 +146,7 @@ def test_errors_use_the_envelope(
     assert error["code"] == code
     assert error["message"]
     assert response.headers["x-request-id"] == request_id
-    assert not Prediction.objects.filter(request_id=request_id).exists()
+    assert never_recorded(Prediction.objects.filter(request_id=request_id))
 
 
 def test_get_is_not_allowed(web_server: str, token: str) -> None:

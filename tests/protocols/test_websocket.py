@@ -14,6 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from predictions.models import Prediction
 from tests.conftest import server_environment
+from tests.recorded import never_recorded, recorded
 from tests.servers import run_web_server
 
 pytestmark = pytest.mark.e2e
@@ -47,8 +48,8 @@ def test_a_stream_of_100_predictions_is_answered_in_order(
     assert [r["id"] for r in replies] == ids
     assert [r["predictions"] for r in replies] == [[IRIS_LABELS[i % 3]] for i in range(100)]
     assert all(r["model"].startswith("iris:") for r in replies)
-    recorded = Prediction.objects.filter(protocol="websocket", request_id__in=ids)
-    assert recorded.count() == 100
+    rows = recorded(Prediction.objects.filter(protocol="websocket", request_id__in=ids), 100)
+    assert rows.count() == 100
 
 
 def test_every_input_form_works_on_one_connection(web_server: str, user_jwt: str) -> None:
@@ -81,7 +82,7 @@ def test_bad_messages_get_errors_and_the_connection_stays_open(
     assert wrong_width["error"]["code"] == "invalid_input"
     assert wrong_width["id"] == f"{run}-bad"
     assert good == {**good, "id": f"{run}-good", "prediction": "setosa"}
-    assert not Prediction.objects.filter(request_id=f"{run}-bad").exists()
+    assert never_recorded(Prediction.objects.filter(request_id=f"{run}-bad"))
 
 
 def test_an_unknown_model_is_an_error_message(web_server: str, user_jwt: str) -> None:
