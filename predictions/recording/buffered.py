@@ -214,6 +214,7 @@ class BufferedRecorder:
             self._in_flight = 0
             self._failure = None
             self._retry_seconds = _FIRST_RETRY_SECONDS
+            RECORDS_PENDING.set(len(self._queue))
         publish_committed([row for row, error in zip(rows, errors, strict=True) if error is None])
         for queued, error in zip(batch, errors, strict=True):
             queued.error = error
