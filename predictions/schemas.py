@@ -86,7 +86,7 @@ class PredictionResult:
     cached: bool
     latency_ms: float
     correlation_id: Any = None
-    prediction_id: int | None = None
+    prediction_id: int | None = None  # known at answer time when the row was waited for
     record: Any = None  # the recorded Prediction row, for adapters that return it (GraphQL)
     task: str = ""
     labels: list[str] = field(default_factory=list)

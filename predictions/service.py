@@ -79,12 +79,7 @@ def _predict(request: PredictRequest) -> PredictionResult:
     result.prediction_id = row.pk
     _observe(model, request.protocol, cached, time.perf_counter() - started)
     logger.debug(
-        "predicted %s via %s (cached=%s, %.2f ms, prediction %s)",
-        model.ref,
-        request.protocol,
-        cached,
-        latency_ms,
-        result.prediction_id,
+        "predicted %s via %s (cached=%s, %.2f ms)", model.ref, request.protocol, cached, latency_ms
     )
     return result
 
