@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import pickle
+import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -330,21 +332,40 @@ def test_user_cannot_train(user_api: Api) -> None:
 
 
 def test_users_see_their_own_predictions_staff_see_all(user_api: Api, staff_api: Api) -> None:
-    marker = unique("mine")
+    marker, other = unique("mine"), unique("staff")
     user_api.post(
         "/api/v1/models/demo/predict/",
         json={"X": [[1, 2]], "id": marker},
         headers={"X-Request-ID": marker},
     )
-    staff_api.post("/api/v1/models/demo/predict/", json={"X": [[1, 2]]})
+    staff_api.post(
+        "/api/v1/models/demo/predict/", json={"X": [[1, 2]]}, headers={"X-Request-ID": other}
+    )
 
-    mine = user_api.get("/api/v1/predictions/", params={"model": "demo", "protocol": "rest"}).json()
-    everyone = staff_api.get("/api/v1/predictions/", params={"model": "demo:1"}).json()
+    # Rows are written a few milliseconds after the answer (buffered recording): poll the listing.
+    mine = listing_once(
+        user_api,
+        {"model": "demo", "protocol": "rest"},
+        lambda rows: marker in {p["request_id"] for p in rows},
+    )
+    everyone = listing_once(
+        staff_api, {"model": "demo:1"}, lambda rows: other in {p["request_id"] for p in rows}
+    )
 
     assert {p["user"] for p in mine["results"]} == {"alice"}
     assert marker in {p["request_id"] for p in mine["results"]}
     assert {p["user"] for p in everyone["results"]} >= {"alice", "admin"}
     assert all(p["model"] == "demo:1" for p in everyone["results"])
+
+
+def listing_once(api: Api, params: dict[str, str], shows: Callable[[list[Any]], bool]) -> Any:
+    """GET /api/v1/predictions/ until `shows(results)` holds (or 10 s pass: the assert shows it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        body = api.get("/api/v1/predictions/", params=params).json()
+        if shows(body["results"]) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 # --- docs -----------------------------------------------------------------------------------------
