@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from mlplatform.db_errors import DATABASE_OUTAGE
@@ -176,10 +177,16 @@ class BufferedRecorder:
             self._exit_hook = True
 
     def _run(self) -> None:
-        while True:
-            batch = self._next_batch()
-            if batch is None or not self._write(batch):
-                return
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None or not self._write(batch):
+                    return
+        except BaseException:
+            logger.exception("the prediction writer stopped; the next record starts another")
+            with self._cond:
+                self._writer = None
+            raise
 
     def _next_batch(self) -> list[_Queued] | None:
         """Wait for rows, linger for more unless someone waits, take a batch; None to exit."""
@@ -210,6 +217,9 @@ class BufferedRecorder:
             errors = write_isolated(rows, lambda part: insert_predictions(part, db))
         except DATABASE_OUTAGE as exc:
             return self._retry_later(batch, exc)
+        except Exception as exc:  # not the rows' fault (they are tried one by one): keep them
+            logger.exception("writing %d predictions failed", len(batch))
+            return self._retry_later(batch, exc)
         with self._cond:
             self._in_flight = 0
             self._failure = None
@@ -223,13 +233,13 @@ class BufferedRecorder:
         self._report_rejected(batch)
         return True
 
-    def _reserve_ids(self, rows: list[Prediction], db: object) -> None:
+    def _reserve_ids(self, rows: list[Prediction], db: BaseDatabaseWrapper) -> None:
         """Give each row an id before its first attempt (PostgreSQL), so a retry is idempotent."""
-        if getattr(db, "vendor", "") != "postgresql":
+        if db.vendor != "postgresql":
             return
         missing = [row for row in rows if row.pk is None]
         if len(self._ids) < len(missing):
-            self._ids.extend(reserve_ids(db, max(len(missing), self.flush_max)))  # type: ignore[arg-type]
+            self._ids.extend(reserve_ids(db, max(len(missing), self.flush_max)))
         for row in missing:
             row.pk = self._ids.popleft()
 

@@ -310,3 +310,25 @@ def test_buffered_goes_on_after_stop(
 
     assert Prediction.objects.filter(pk=after.pk).exists()
     assert _recorded(marker).count() == 2
+
+
+def test_buffered_unexpected_batch_failure_keeps_the_rows_and_retries(
+    marker: str, demo: MLModel, recorder: BufferedRecorder, monkeypatch: Any
+) -> None:
+    """A failure that is not the rows' fault (not an outage, not a bad row) loses nothing."""
+    calls: list[int] = []
+    write = buffered.write_isolated
+
+    def broken_once(rows: list[Prediction], insert: Any) -> Any:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise RuntimeError("unexpected (test)")
+        return write(rows, insert)
+
+    monkeypatch.setattr(buffered, "write_isolated", broken_once)
+
+    recorder.record(_row(demo.pk, f"{marker}-kept"))
+    recorder.stop()
+
+    assert calls == [1, 1]
+    assert [row.request_id for row in _recorded(marker)] == [f"{marker}-kept"]
