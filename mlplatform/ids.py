@@ -8,9 +8,15 @@ import secrets
 MAX_DB_ID = 2**63 - 1
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts characters such as '¹' that int() refuses
+    (a ValueError, found by the REST fuzzer as a 500 on DELETE /api/v1/models/¹/)."""
+    return text.isascii() and text.isdigit()
+
+
 def as_db_id(text: str) -> int | None:
     """The id a string names, or None when it is not a positive integer a database can hold."""
-    if not text.isdigit():
+    if not is_digits(text):
         return None
     value = int(text)
     return value if 0 < value <= MAX_DB_ID else None

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from mlplatform.auth import Principal, require_authenticated, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound, ModelNotReady
-from mlplatform.ids import as_db_id
+from mlplatform.ids import as_db_id, is_digits
 from models_app.models import MLModel, ModelStatus, Stage, TrainingJob
 from models_app.resolution import resolution_cache
 
@@ -20,7 +20,7 @@ def resolve_model_ref(ref: str | int) -> MLModel:
     text = str(ref).strip()
     if not text:
         raise InvalidInput("model reference is empty")
-    if text.isdigit():
+    if is_digits(text):
         model_id = as_db_id(text)
         model = MLModel.objects.filter(pk=model_id).first() if model_id else None
         if model is None:
@@ -29,7 +29,7 @@ def resolve_model_ref(ref: str | int) -> MLModel:
     if ":" in text:
         name, _, version = text.partition(":")
         number = as_db_id(version)
-        if not version.isdigit():
+        if not is_digits(version):
             raise InvalidInput(f"model reference {text!r}: version must be a positive integer")
         model = MLModel.objects.filter(name=name, version=number).first() if number else None
         if model is None:

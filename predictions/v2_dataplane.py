@@ -12,6 +12,7 @@ from typing import Any
 
 from mlplatform.auth import Principal, require_authenticated, require_staff
 from mlplatform.errors import InvalidInput, ModelNotFound
+from mlplatform.ids import is_digits
 from models_app.models import MLModel, ModelStatus
 from models_app.registry import get_runtime, unload_runtimes
 from models_app.selectors import resolve_model_ref, resolve_ready_model
@@ -44,7 +45,7 @@ def model_ref(name: str, version: str = "") -> str:
     if ":" in name:
         raise ModelNotFound(f"unknown model '{name}'")
     if version:
-        if not version.isdigit():
+        if not is_digits(version):
             raise ModelNotFound(f"unknown model '{name}' version '{version}'")
         return f"{name}:{version}"
     return name

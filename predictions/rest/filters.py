@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import django_filters
 from django.db.models import QuerySet
 
-from mlplatform.ids import as_db_id
+from mlplatform.ids import as_db_id, is_digits
 from predictions.models import Prediction, Protocol
 
 
@@ -41,7 +41,7 @@ class PredictionFilter(django_filters.FilterSet):
     def filter_model(
         self, queryset: QuerySet[Prediction], name: str, value: str
     ) -> QuerySet[Prediction]:
-        if value.isdigit():
+        if is_digits(value):
             model_id = as_db_id(value)
             return queryset.filter(model_id=model_id) if model_id else queryset.none()
         model_name, _, version = value.partition(":")

@@ -11,6 +11,7 @@ from typing import Any
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from mlplatform.errors import InvalidInput
+from mlplatform.ids import is_digits
 
 IMAGE_FIELDS = frozenset({"image", "images"})
 
@@ -82,4 +83,4 @@ def _split(boundary: bytes, body: bytes) -> list[tuple[str, bytes]]:
 
 
 def _int_or_text(text: str) -> int | str:
-    return int(text) if text.strip().lstrip("-").isdigit() else text
+    return int(text) if is_digits(text.strip().removeprefix("-")) else text
