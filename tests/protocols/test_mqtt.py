@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import time
@@ -343,3 +344,34 @@ def _authenticated_device(port: int, user: str, password: str) -> Device:
     device.client.connect("127.0.0.1", port)
     device.client.loop_start()
     return device
+
+
+def test_sigterm_on_the_bridge_writes_every_answered_row(
+    database_url: str, db_reader: None
+) -> None:
+    """The writer lingers for a minute here, so the answered rows are still queued when SIGTERM
+    arrives: only the bridge's stop can write them, and it must write them all."""
+    prefix = f"mltestterm{uuid.uuid4().hex[:8]}"
+    env = {
+        **server_environment(database_url),
+        "MQTT_TOPIC_PREFIX": prefix,
+        "MQTT_SHARE_GROUP": prefix,
+        "MLP_RECORD_LINGER_MS": "60000",
+    }
+    ids = [f"{prefix}-{i}" for i in range(30)]
+    argv = [sys.executable, "manage.py", "mqttbridge"]
+    with run_process("mqtt-bridge-sigterm", argv, env) as bridge:
+        wait_for_log(LOG_DIR / "mqtt-bridge-sigterm.log", "subscribed to", bridge, 30)
+        device = Device()
+        device.subscribe(f"{prefix}/demo/output")
+        for request_id in ids:
+            device.publish(f"{prefix}/demo/input", {"X": [[1, 2]], "id": request_id})
+        replies = [json.loads(device.next(timeout=30).payload) for _ in ids]
+        device.close()
+        written_before_stop = Prediction.objects.filter(request_id__in=ids).count()
+        bridge.send_signal(signal.SIGTERM)
+        bridge.wait(30)
+
+    assert sorted(reply["id"] for reply in replies) == sorted(ids)
+    assert written_before_stop == 0  # queued, as the linger means
+    assert Prediction.objects.filter(request_id__in=ids, protocol="mqtt").count() == 30
