@@ -58,6 +58,7 @@ def test_database_outage_gives_clear_503s_and_loses_nothing(
             assert answer.json()["error"]["code"] == "unavailable", answer.text
     assert during.status_code == 503
     assert during.json()["checks"]["database"] != "ok"
+    assert during.json()["checks"]["recording"].startswith("down"), during.text
     assert after.status_code == 200, after.text
     assert listing.status_code == 503, listing.text  # DRF
     assert listing.json()["error"]["code"] == "unavailable"
