@@ -66,6 +66,9 @@ class RuntimeCache:
                 self._publish()
             return value
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
     def _publish(self) -> None:
         """Update the loaded-model gauges (called with the lock held)."""
         LOADED_MODELS.set(len(self._items))
@@ -96,8 +99,18 @@ _cache = RuntimeCache(settings.MLP_RUNTIME_CACHE_SIZE)
 
 def get_runtime(model: MLModel) -> Any:
     """The loaded runtime of a model version (loaded on first use in this process)."""
-    key = (model.pk, model.artifact.name, model.serving_artifact.name)
-    return _cache.get_or_load(key, lambda: _timed_load(model), size=lambda: _artifact_bytes(model))
+    return _cache.get_or_load(
+        _runtime_key(model), lambda: _timed_load(model), size=lambda: _artifact_bytes(model)
+    )
+
+
+def is_loaded(model: MLModel) -> bool:
+    """Whether `get_runtime` would answer from memory (no artifact read, no load)."""
+    return _runtime_key(model) in _cache
+
+
+def _runtime_key(model: MLModel) -> tuple[Any, str, str]:
+    return (model.pk, model.artifact.name, model.serving_artifact.name)
 
 
 def _timed_load(model: MLModel) -> Any:

@@ -66,6 +66,12 @@ def resolve_ready_model(ref: str | int) -> MLModel:
     return model
 
 
+def cached_ready_model(ref: str | int) -> MLModel | None:
+    """The model `resolve_ready_model` would answer from this process's cache, without a query;
+    None when it would need the database."""
+    return resolution_cache().get(str(ref).strip())
+
+
 def next_version(name: str) -> int:
     latest = (
         MLModel.objects.filter(name=name).order_by("-version").values_list("version", flat=True)

@@ -1,7 +1,9 @@
 """The thread pool where async front-ends (REST fast path, WebSockets, V2 REST) run the core.
 
 The core is synchronous (ORM, runtimes); event loops hand requests here so a slow model never
-blocks a loop. One pool per process bounds concurrent inference and database connections.
+blocks a loop. One pool per process bounds concurrent inference and database connections. A
+prediction that needs neither (a cheap model already loaded, `service.inline_model`) runs on the
+loop itself: the hop to a thread and back cost more than the prediction.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ class PredictionExecutor:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
 
     async def predict(self, request: PredictRequest) -> PredictionResult:
-        """Run `service.predict` off the event loop; raises what it raises (PlatformError)."""
+        """Run `service.predict`: on the loop itself when `service.inline_model` finds it cheap
+        and free of blocking calls, else in the pool; raises what it raises (PlatformError)."""
+        model = service.inline_model(request)
+        if model is not None:
+            return service.predict(request, model=model)
         return await self.run(service.predict, request)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:

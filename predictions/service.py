@@ -18,10 +18,11 @@ from mlplatform.errors import PlatformError
 from mlplatform.logs import request_id_var
 from mlplatform.metrics import BATCH_SIZE, PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTIONS
 from models_app.models import MLModel
-from models_app.registry import get_runtime
-from models_app.selectors import resolve_ready_model
+from models_app.registry import get_runtime, is_loaded
+from models_app.selectors import cached_ready_model, resolve_ready_model
 from predictions.batching import Batchers
 from predictions.cache import prediction_cache
+from predictions.costs import ModelCosts
 from predictions.inference import run_runtime
 from predictions.limits import Rate, RateLimiter, parse_overrides
 from predictions.models import Prediction
@@ -32,12 +33,14 @@ from predictions.schemas import InferenceOutput, ModelInput, PredictionResult, P
 logger = logging.getLogger(__name__)
 
 
-def predict(request: PredictRequest) -> PredictionResult:
-    """Answer one prediction request; raises PlatformError, and then nothing was recorded."""
+def predict(request: PredictRequest, *, model: MLModel | None = None) -> PredictionResult:
+    """Answer one prediction request; raises PlatformError, and then nothing was recorded.
+
+    `model`: the version `inline_model` resolved for this request (else it is resolved here)."""
     token = request_id_var.set(request.request_id)  # every log line of this call carries it
     try:
         try:
-            return _predict(request)
+            return _predict(request, model)
         except DATABASE_OUTAGE as error:
             raise database_unavailable() from error
     except PlatformError as error:
@@ -47,11 +50,31 @@ def predict(request: PredictRequest) -> PredictionResult:
         request_id_var.reset(token)
 
 
-def _predict(request: PredictRequest) -> PredictionResult:
+def inline_model(request: PredictRequest) -> MLModel | None:
+    """The model of `request` when answering it blocks on nothing but a Redis round trip, so an
+    event loop may run `predict` itself instead of handing it to a thread (the hand-over cost a
+    REST prediction a fifth of its CPU at c=1, README): the reference resolved and the runtime
+    loaded in this process, the model's calls measured cheaper than MLP_INLINE_MAX_MS (on the
+    loop they run one at a time, so dynamic batching is left to dearer models), and the row
+    queued for the writer rather than awaited. None: run `predict` on a thread."""
+    limit_ms = settings.MLP_INLINE_MAX_MS
+    if limit_ms <= 0 or request.wait_for_record or not recorder().queues():
+        return None
+    model = cached_ready_model(request.model_ref)
+    if model is None or not is_loaded(model):
+        return None
+    seconds = model_costs().seconds(_cache_identity(model))
+    if seconds is None or seconds * 1000.0 > limit_ms:
+        return None
+    return model
+
+
+def _predict(request: PredictRequest, model: MLModel | None) -> PredictionResult:
     started = time.perf_counter()
     principal = require_authenticated(request.principal)
     rate_limiter().check(principal.user_id, request.protocol)
-    model = resolve_ready_model(request.model_ref)
+    if model is None:
+        model = resolve_ready_model(request.model_ref)
     model_input = parse_input(request.payload, schema_of(model), limits=input_limits())
     output, cached = _infer(model, model_input)
     latency_ms = (time.perf_counter() - started) * 1000.0
@@ -66,7 +89,7 @@ def _predict(request: PredictRequest) -> PredictionResult:
         labels=list(model.labels or []),
     )
     row = Prediction(
-        model=model,  # the resolved instance: an adapter returning the row needs no query
+        model=model,
         user_id=principal.user_id,
         protocol=request.protocol,
         inputs=model_input.summary(),
@@ -108,7 +131,8 @@ def _cache_identity(model: MLModel) -> str:
 
 def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bool]:
     cache = prediction_cache()
-    key = cache.key(_cache_identity(model), model_input)
+    identity = _cache_identity(model)
+    key = cache.key(identity, model_input)
     hit = cache.get(key)
     if hit is not None:
         return hit, True
@@ -116,14 +140,25 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
 
     def run(batch: ModelInput) -> InferenceOutput:
         BATCH_SIZE.labels(model.name).observe(batch_length(batch))
-        return run_runtime(runtime, batch, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
+        started = time.perf_counter()
+        try:
+            return run_runtime(runtime, batch, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
+        finally:
+            model_costs().observe(identity, time.perf_counter() - started)
 
     if settings.MLP_BATCH_MAX_SIZE > 1:
-        output = batchers().for_model(_cache_identity(model)).run(model_input, run)
+        output = batchers().for_model(identity).run(model_input, run)
     else:
         output = run(model_input)
     cache.set(key, output)
     return output, False
+
+
+_costs = ModelCosts()
+
+
+def model_costs() -> ModelCosts:
+    return _costs
 
 
 _batchers: Batchers | None = None

@@ -113,6 +113,9 @@ class BufferedRecorder:
             return row
         return self._await(queued)
 
+    def queues(self) -> bool:
+        return not connection.in_atomic_block  # inside a transaction the row joins it
+
     def _await(self, queued: _Queued) -> Prediction:
         assert queued.done is not None
         if not queued.done.wait(_WAIT_SECONDS):

@@ -45,6 +45,9 @@ class GroupCommitRecorder:
         self._lock = threading.Lock()
         self._database = RecorderDatabase(relaxed_commit=relaxed_commit)
 
+    def queues(self) -> bool:
+        return False  # every request writes or waits for its row
+
     def record(self, row: Prediction, *, wait: bool = True) -> Prediction:
         """Persist `row` (its id is set on return) or raise Unavailable; always waits."""
         if connection.in_atomic_block:

@@ -1,0 +1,134 @@
+"""Predictions on the event loop itself: which ones may (service.inline_model), and the executor
+answering them there without its thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from mlplatform.auth import Principal
+from models_app.selectors import cached_ready_model
+from predictions import service
+from predictions.executor import PredictionExecutor
+from predictions.models import Prediction
+from predictions.recording import recorder
+from predictions.schemas import PredictRequest
+from tests.recorded import recorded
+
+ROW = [5.1, 3.5, 1.4, 0.2]
+
+
+@pytest.fixture
+def who(db_reader: None) -> Principal:
+    user, _ = get_user_model().objects.get_or_create(username="inline-test")
+    return Principal(user_id=user.pk, username=user.username, is_staff=False)
+
+
+@pytest.fixture
+def marker(db_reader: None) -> Iterator[str]:
+    marker = f"inline-{uuid.uuid4().hex[:8]}"
+    yield marker
+    recorder().stop()  # this test's queued rows are written before they are deleted
+    Prediction.objects.filter(request_id__startswith=marker).delete()
+
+
+@pytest.fixture(autouse=True)
+def _unmeasured() -> Iterator[None]:
+    service.model_costs().clear()
+    yield
+    service.model_costs().clear()
+
+
+def _warm(who: Principal, marker: str, ref: str = "iris") -> None:
+    """Predict until the reference stays resolved: the registry listener clears the resolution
+    cache once when it starts (on the first prediction of the process), maybe after ours."""
+    for _ in range(100):
+        service.predict(_request(who, marker, ref))
+        time.sleep(0.01)
+        if cached_ready_model(ref) is not None:
+            return
+    raise AssertionError(f"{ref} never stayed resolved")
+
+
+def _request(who: Principal, marker: str, ref: str = "iris", **extra: Any) -> PredictRequest:
+    return PredictRequest(
+        model_ref=ref,
+        payload={"X": [[v + 0.01 * len(marker) for v in ROW]]},
+        protocol="rest",
+        principal=who,
+        request_id=f"{marker}-{uuid.uuid4().hex[:6]}",
+        **extra,
+    )
+
+
+def test_a_model_runs_inline_only_once_measured_cheap(who: Principal, marker: str) -> None:
+    request = _request(who, marker)
+    assert service.inline_model(request) is None, "never run here: its cost is unknown"
+
+    _warm(who, marker)  # resolves, loads and measures iris
+
+    model = service.inline_model(_request(who, marker))
+    assert model is not None
+    assert model.ref == "iris:1"
+
+
+def test_a_model_dearer_than_the_limit_goes_to_the_pool(
+    who: Principal, marker: str, settings: Any
+) -> None:
+    _warm(who, marker)
+    settings.MLP_INLINE_MAX_MS = 0.000001
+
+    assert service.inline_model(_request(who, marker)) is None
+
+
+@pytest.mark.parametrize(
+    ("_case", "limit_ms", "extra"),
+    [("switched off", 0.0, {}), ("the caller waits for its row", 1.0, {"wait_for_record": True})],
+)
+def test_never_inline_when(
+    _case: str, limit_ms: float, extra: dict[str, Any], who: Principal, marker: str, settings: Any
+) -> None:
+    _warm(who, marker)
+    settings.MLP_INLINE_MAX_MS = limit_ms
+
+    assert service.inline_model(_request(who, marker, **extra)) is None
+
+
+def test_never_inline_inside_a_transaction(who: Principal, marker: str) -> None:
+    """There the row is written on the caller's connection: a database call."""
+    _warm(who, marker)
+
+    with transaction.atomic():
+        assert service.inline_model(_request(who, marker)) is None
+
+
+def test_an_unresolved_reference_goes_to_the_pool(who: Principal, marker: str) -> None:
+    _warm(who, marker)
+
+    assert service.inline_model(_request(who, marker, ref="iris:1")) is None  # not resolved yet
+
+
+def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, marker: str) -> None:
+    """With its pool shut down, only what runs on the loop can still be answered."""
+    executor = PredictionExecutor(threads=1)
+    _warm(who, marker)  # iris resolved, loaded and measured in this process
+    executor.shutdown()
+    looped = _request(who, marker)
+
+    async def scenario() -> Any:
+        answer = await executor.predict(looped)
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await executor.predict(_request(who, marker, ref="demo"))  # never measured
+        return answer
+
+    answer = asyncio.run(scenario())
+
+    assert answer.output.predictions == ["setosa"]
+    assert recorded(Prediction.objects.filter(request_id=looped.request_id)).count() == 1
