@@ -19,7 +19,7 @@ import orjson
 import redis
 from django.conf import settings
 
-from mlplatform.metrics import CACHE_REQUESTS
+from mlplatform.metrics import CACHE_REQUESTS, labelled
 from predictions.schemas import InferenceOutput, ModelInput, TabularInput
 
 logger = logging.getLogger(__name__)
@@ -68,12 +68,12 @@ class PredictionCache:
     def get(self, key: str) -> InferenceOutput | None:
         raw = self._call(lambda: self._send(self._take_writes(), key))
         if raw is _DOWN:
-            CACHE_REQUESTS.labels("error").inc()
+            labelled(CACHE_REQUESTS, "error").inc()
             return None
         if not raw:
-            CACHE_REQUESTS.labels("miss").inc()
+            labelled(CACHE_REQUESTS, "miss").inc()
             return None
-        CACHE_REQUESTS.labels("hit").inc()
+        labelled(CACHE_REQUESTS, "hit").inc()
         data: dict[str, Any] = orjson.loads(raw)
         return InferenceOutput(predictions=data["p"], probabilities=data.get("pr"))
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models.base import ModelState
 
 from models_app.models import MLModel
 
@@ -44,3 +47,36 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"prediction {self.pk} on {self.model_id} via {self.protocol}"
+
+    @classmethod
+    def answered(
+        cls,
+        *,
+        model: MLModel,
+        user_id: int | None,
+        protocol: str,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        cached: bool,
+        latency_ms: float,
+        request_id: str,
+    ) -> Prediction:
+        """A new, unsaved row for the inference core, built without `Model.__init__`: its
+        keyword handling cost ~25 us a prediction, a twentieth of a REST request's server CPU.
+        Equivalent to `Prediction(model=model, ...)` (a test keeps the two in step)."""
+        row = cls.__new__(cls)
+        row._state = ModelState()
+        row._state.fields_cache["model"] = model  # an adapter returning the row needs no query
+        row.__dict__.update(
+            id=None,
+            model_id=model.pk,
+            user_id=user_id,
+            protocol=protocol,
+            inputs=inputs,
+            outputs=outputs,
+            cached=cached,
+            latency_ms=latency_ms,
+            request_id=request_id,
+            created_at=None,
+        )
+        return row

@@ -16,7 +16,13 @@ from mlplatform.auth import require_authenticated
 from mlplatform.db_errors import DATABASE_OUTAGE, database_unavailable
 from mlplatform.errors import PlatformError
 from mlplatform.logs import request_id_var
-from mlplatform.metrics import BATCH_SIZE, PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTIONS
+from mlplatform.metrics import (
+    BATCH_SIZE,
+    PREDICTION_ERRORS,
+    PREDICTION_LATENCY,
+    PREDICTIONS,
+    labelled,
+)
 from models_app.models import MLModel
 from models_app.registry import get_runtime, is_loaded
 from models_app.selectors import cached_ready_model, resolve_ready_model
@@ -88,7 +94,7 @@ def _predict(request: PredictRequest, model: MLModel | None) -> PredictionResult
         task=model.task,
         labels=list(model.labels or []),
     )
-    row = Prediction(
+    row = Prediction.answered(
         model=model,
         user_id=principal.user_id,
         protocol=request.protocol,
@@ -108,10 +114,10 @@ def _predict(request: PredictRequest, model: MLModel | None) -> PredictionResult
 
 
 def _observe(model: MLModel, protocol: str, cached: bool, seconds: float) -> None:
-    PREDICTIONS.labels(
-        model.name, str(model.version), protocol, "true" if cached else "false"
+    labelled(
+        PREDICTIONS, model.name, str(model.version), protocol, "true" if cached else "false"
     ).inc()
-    PREDICTION_LATENCY.labels(model.name, protocol).observe(seconds)
+    labelled(PREDICTION_LATENCY, model.name, protocol).observe(seconds)
 
 
 def input_limits() -> InputLimits:
@@ -139,7 +145,7 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
     runtime = get_runtime(model)
 
     def run(batch: ModelInput) -> InferenceOutput:
-        BATCH_SIZE.labels(model.name).observe(batch_length(batch))
+        labelled(BATCH_SIZE, model.name).observe(batch_length(batch))
         started = time.perf_counter()
         try:
             return run_runtime(runtime, batch, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)

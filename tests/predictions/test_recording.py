@@ -332,3 +332,35 @@ def test_buffered_unexpected_batch_failure_keeps_the_rows_and_retries(
 
     assert calls == [1, 1]
     assert [row.request_id for row in _recorded(marker)] == [f"{marker}-kept"]
+
+
+# --- the row the core builds ---------------------------------------------------------------
+
+
+def test_answered_builds_the_same_row_as_the_constructor(demo: MLModel) -> None:
+    """`Prediction.answered` skips `Model.__init__`; a field it forgot would be read lazily
+    with a query (or not at all): its attributes must equal the constructor's, field for field."""
+    fields = {
+        "user_id": None,
+        "protocol": "rest",
+        "inputs": {"X": [[1, 2]]},
+        "outputs": {"predictions": [1.0]},
+        "cached": True,
+        "latency_ms": 0.5,
+        "request_id": "answered",
+    }
+    built = Prediction.answered(model=demo, **fields)
+    constructed = Prediction(model=demo, **fields)
+
+    def attributes(row: Prediction) -> dict[str, Any]:
+        return {k: v for k, v in vars(row).items() if k != "_state"}
+
+    assert attributes(built) == attributes(constructed)
+    assert built._state.adding
+    assert built._state.db is None
+    assert built.model is demo
+    built.save(force_insert=True)
+    try:
+        assert Prediction.objects.get(pk=built.pk).request_id == "answered"
+    finally:
+        built.delete()
