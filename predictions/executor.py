@@ -9,6 +9,7 @@ loop itself: the hop to a thread and back cost more than the prediction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +31,20 @@ class PredictionExecutor:
     async def predict(self, request: PredictRequest) -> PredictionResult:
         """Run `service.predict`: on the loop itself when `service.inline_model` finds it cheap
         and free of blocking calls, else in the pool; raises what it raises (PlatformError)."""
-        model = service.inline_model(request)
+        model = service.inline_model(request.model_ref, wait_for_record=request.wait_for_record)
         if model is not None:
             return service.predict(request, model=model)
         return await self.run(service.predict, request)
+
+    async def run_for_model(
+        self, model_ref: str | None, function: Callable[..., T], *args: Any
+    ) -> T:
+        """`function(*args, model=...)`, which predicts with `model_ref`: on the loop with the
+        model resolved when `service.inline_model` allows it, else in the pool with None."""
+        model = service.inline_model(model_ref) if model_ref is not None else None
+        if model is not None:
+            return function(*args, model=model)
+        return await self.run(functools.partial(function, model=None), *args)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run any synchronous core call (ORM included) in the pool."""

@@ -56,17 +56,17 @@ def predict(request: PredictRequest, *, model: MLModel | None = None) -> Predict
         request_id_var.reset(token)
 
 
-def inline_model(request: PredictRequest) -> MLModel | None:
-    """The model of `request` when answering it blocks on nothing but a Redis round trip, so an
-    event loop may run `predict` itself instead of handing it to a thread (the hand-over cost a
-    REST prediction a fifth of its CPU at c=1, README): the reference resolved and the runtime
-    loaded in this process, the model's calls measured cheaper than MLP_INLINE_MAX_MS (on the
-    loop they run one at a time, so dynamic batching is left to dearer models), and the row
-    queued for the writer rather than awaited. None: run `predict` on a thread."""
+def inline_model(model_ref: str, *, wait_for_record: bool = False) -> MLModel | None:
+    """The model `model_ref` names when a prediction with it blocks on nothing but a Redis round
+    trip, so an event loop may run `predict` itself instead of handing it to a thread (the
+    hand-over cost a REST prediction a fifth of its CPU at c=1, README): the reference resolved
+    and the runtime loaded in this process, the model's calls measured cheaper than
+    MLP_INLINE_MAX_MS (on the loop they run one at a time, so dynamic batching is left to dearer
+    models), and the row queued for the writer rather than awaited. None: use a thread."""
     limit_ms = settings.MLP_INLINE_MAX_MS
-    if limit_ms <= 0 or request.wait_for_record or not recorder().queues():
+    if limit_ms <= 0 or wait_for_record or not recorder().queues():
         return None
-    model = cached_ready_model(request.model_ref)
+    model = cached_ready_model(model_ref)
     if model is None or not is_loaded(model):
         return None
     seconds = model_costs().seconds(_cache_identity(model))

@@ -94,7 +94,9 @@ def infer(
     principal: Principal | None,
     protocol: str,
     request_id: str,
+    model: MLModel | None = None,
 ) -> InferOutcome:
+    """`model`: the version the event loop resolved for an inline call (else resolved here)."""
     result = service.predict(
         PredictRequest(
             model_ref=model_ref(name, version),
@@ -102,7 +104,8 @@ def infer(
             protocol=protocol,
             principal=principal,
             request_id=request_id,
-        )
+        ),
+        model=model,
     )
     outputs = output_tensors(
         result, task=result.task, labels=result.labels, requested=requested_outputs

@@ -18,6 +18,7 @@ from mlplatform.asgi_io import Receive, Scope, Send, headers_of, read_body, resp
 from mlplatform.auth import Principal, principal_from_authorization
 from mlplatform.errors import ErrorCode, InternalError, InvalidInput, PlatformError
 from mlplatform.ids import new_request_id
+from models_app.models import MLModel
 from predictions import v2_dataplane as dataplane
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
@@ -83,10 +84,14 @@ class V2RestHandler:
                 return
             body = await read_body(receive, self.max_body_bytes) if method == "POST" else b""
             principal = principal_from_authorization(headers.get("authorization"))
-            operation = _OPERATIONS[name]
-            status, payload, extra = await self.executor.run(
-                operation, params, body, headers, principal
-            )
+            if name == "infer":
+                status, payload, extra = await self.executor.run_for_model(
+                    _infer_ref(params), _infer, params, body, headers, principal
+                )
+            else:
+                status, payload, extra = await self.executor.run(
+                    _OPERATIONS[name], params, body, headers, principal
+                )
             await respond(send, status, payload, **extra)
         except _NotFound as exc:
             await respond_json(send, 404, {"error": str(exc)})
@@ -154,8 +159,22 @@ def _unload(
     return _json({})
 
 
+def _infer_ref(params: dict[str, str]) -> str | None:
+    """Our reference for the route's model, or None when it names none (the operation itself
+    then reports that, after the body's own errors, as before)."""
+    try:
+        return dataplane.model_ref(params["name"], params["version"])
+    except PlatformError:
+        return None
+
+
 def _infer(
-    params: dict[str, str], body: bytes, headers: dict[str, str], principal: Principal | None
+    params: dict[str, str],
+    body: bytes,
+    headers: dict[str, str],
+    principal: Principal | None,
+    *,
+    model: MLModel | None = None,
 ) -> Outcome:
     header_length = headers.get(HEADER_LENGTH)
     json_part, binary = _split(body, header_length)
@@ -171,6 +190,7 @@ def _infer(
         principal=principal,
         protocol=Protocol.V2_REST,
         request_id=str(request_id) if request_id else new_request_id(),
+        model=model,
     )
     response: dict[str, Any] = {
         "model_name": outcome.model_name,

@@ -73,11 +73,11 @@ def _request(who: Principal, marker: str, ref: str = "iris", **extra: Any) -> Pr
 
 def test_a_model_runs_inline_only_once_measured_cheap(who: Principal, marker: str) -> None:
     request = _request(who, marker)
-    assert service.inline_model(request) is None, "never run here: its cost is unknown"
+    assert service.inline_model(request.model_ref) is None, "never run here: its cost is unknown"
 
     _warm(who, marker)  # resolves, loads and measures iris
 
-    model = service.inline_model(_request(who, marker))
+    model = service.inline_model("iris")
     assert model is not None
     assert model.ref == "iris:1"
 
@@ -88,7 +88,7 @@ def test_a_model_dearer_than_the_limit_goes_to_the_pool(
     _warm(who, marker)
     settings.MLP_INLINE_MAX_MS = 0.000001
 
-    assert service.inline_model(_request(who, marker)) is None
+    assert service.inline_model("iris") is None
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_never_inline_when(
     _warm(who, marker)
     settings.MLP_INLINE_MAX_MS = limit_ms
 
-    assert service.inline_model(_request(who, marker, **extra)) is None
+    assert service.inline_model("iris", **extra) is None
 
 
 def test_never_inline_inside_a_transaction(who: Principal, marker: str) -> None:
@@ -109,13 +109,13 @@ def test_never_inline_inside_a_transaction(who: Principal, marker: str) -> None:
     _warm(who, marker)
 
     with transaction.atomic():
-        assert service.inline_model(_request(who, marker)) is None
+        assert service.inline_model("iris") is None
 
 
 def test_an_unresolved_reference_goes_to_the_pool(who: Principal, marker: str) -> None:
     _warm(who, marker)
 
-    assert service.inline_model(_request(who, marker, ref="iris:1")) is None  # not resolved yet
+    assert service.inline_model("iris:1") is None  # not resolved yet
 
 
 def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, marker: str) -> None:
@@ -124,7 +124,7 @@ def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, mar
     executor.shutdown()
     looped = _request(who, marker)
     _warm(who, marker)  # iris resolved, loaded and measured in this process
-    assert service.inline_model(looped) is not None
+    assert service.inline_model(looped.model_ref) is not None
 
     async def scenario() -> Any:
         answer = await executor.predict(looped)
@@ -136,3 +136,24 @@ def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, mar
 
     assert answer.output.predictions == ["setosa"]
     assert recorded(Prediction.objects.filter(request_id=looped.request_id)).count() == 1
+
+
+def test_run_for_model_hands_the_resolved_model_to_work_on_the_loop(
+    who: Principal, marker: str
+) -> None:
+    """V2 REST runs its whole infer operation this way: inline it gets the model the check
+    resolved; anything else goes to the pool (here shut down, so it fails)."""
+    executor = PredictionExecutor(threads=1)
+    executor.shutdown()
+    _warm(who, marker)
+
+    def operation(prefix: str, *, model: Any) -> str:
+        return f"{prefix}{model.ref}"
+
+    async def scenario() -> str:
+        answer = await executor.run_for_model("iris", operation, "ran ")
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await executor.run_for_model(None, operation, "ran ")  # names no model
+        return answer
+
+    assert asyncio.run(scenario()) == "ran iris:1"
