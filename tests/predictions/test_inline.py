@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from predictions.schemas import PredictRequest
 from tests.recorded import recorded
 
 ROW = [5.1, 3.5, 1.4, 0.2]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -58,6 +60,13 @@ def _warm(who: Principal, marker: str, ref: str = "iris") -> None:
         if cached_ready_model(ref) is not None:
             return
     raise AssertionError(f"{ref} never stayed resolved")
+
+
+def _on_a_loop_of_its_own(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on a thread of its own: the browser tests' Playwright keeps an event loop
+    running on the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _request(who: Principal, marker: str, ref: str = "iris", **extra: Any) -> PredictRequest:
@@ -132,7 +141,7 @@ def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, mar
             await executor.predict(_request(who, marker, ref="demo"))  # never measured
         return answer
 
-    answer = asyncio.run(scenario())
+    answer = _on_a_loop_of_its_own(scenario())
 
     assert answer.output.predictions == ["setosa"]
     assert recorded(Prediction.objects.filter(request_id=looped.request_id)).count() == 1
@@ -156,4 +165,4 @@ def test_run_for_model_hands_the_resolved_model_to_work_on_the_loop(
             await executor.run_for_model(None, operation, "ran ")  # names no model
         return answer
 
-    assert asyncio.run(scenario()) == "ran iris:1"
+    assert _on_a_loop_of_its_own(scenario()) == "ran iris:1"
