@@ -277,7 +277,8 @@ MLP_BATCH_MAX_SIZE = env_int("MLP_BATCH_MAX_SIZE", 64)
 MLP_BATCH_MAX_WAIT_MS = env_float("MLP_BATCH_MAX_WAIT_MS", 0.0)
 MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 # Event-loop front-ends (REST, V2 REST, WebSockets) run a prediction on the loop itself, with no
-# thread hop, when its model's calls are measured cheaper than this (0 = always use the pool).
+# thread hop, when its model's measured cost per instance times the instances the request claims
+# is less than this (0 = always use the pool).
 MLP_INLINE_MAX_MS = env_float("MLP_INLINE_MAX_MS", 1.0)
 # How uvicorn reaches Django's own routes (GraphQL, SOAP, DRF, admin, pages): "wsgi" runs Django's
 # WSGI handler in a thread pool (a2wsgi: one thread hop a request), "asgi" its ASGI handler (a hop

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from predictions import service
+from predictions.parsing import claimed_instances
 from predictions.schemas import PredictionResult, PredictRequest
 
 T = TypeVar("T")
@@ -31,17 +32,24 @@ class PredictionExecutor:
     async def predict(self, request: PredictRequest) -> PredictionResult:
         """Run `service.predict`: on the loop itself when `service.inline_model` finds it cheap
         and free of blocking calls, else in the pool; raises what it raises (PlatformError)."""
-        model = service.inline_model(request.model_ref, wait_for_record=request.wait_for_record)
+        model = service.inline_model(
+            request.model_ref,
+            instances=claimed_instances(request.payload),
+            wait_for_record=request.wait_for_record,
+        )
         if model is not None:
             return service.predict(request, model=model)
         return await self.run(service.predict, request)
 
     async def run_for_model(
-        self, model_ref: str | None, function: Callable[..., T], *args: Any
+        self, model_ref: str | None, instances: int | None, function: Callable[..., T], *args: Any
     ) -> T:
-        """`function(*args, model=...)`, which predicts with `model_ref`: on the loop with the
-        model resolved when `service.inline_model` allows it, else in the pool with None."""
-        model = service.inline_model(model_ref) if model_ref is not None else None
+        """`function(*args, model=...)`, which predicts `instances` with `model_ref`: on the loop
+        with the model resolved when `service.inline_model` allows it, else in the pool with
+        None."""
+        model = (
+            service.inline_model(model_ref, instances=instances) if model_ref is not None else None
+        )
         if model is not None:
             return function(*args, model=model)
         return await self.run(functools.partial(function, model=None), *args)

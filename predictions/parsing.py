@@ -86,6 +86,39 @@ def batch_length(parsed: ModelInput) -> int:
     return len(parsed.images)
 
 
+BATCH_FORMS = ("X", "instances", "texts", "images")
+
+
+def claimed_instances(payload: Any) -> int | None:
+    """How many instances a request body says it carries, read before it is parsed (to choose
+    where it runs, never to validate): the length of its batch list, 1 for a single instance,
+    None when its shape does not say (the parser reports what is wrong with it)."""
+    if isinstance(payload, TensorPayload):
+        return claimed_tensor_instances([tensor.shape for tensor in payload.inputs])
+    if not isinstance(payload, Mapping):
+        return None
+    for form in BATCH_FORMS:
+        if form in payload:
+            value = payload[form]
+            return len(value) if isinstance(value, list) else None
+    return 1
+
+
+def claimed_tensor_instances(shapes: Sequence[Any]) -> int | None:
+    """`claimed_instances` for V2 tensors still in their JSON form: the largest leading
+    dimension of their shapes (the batch dimension in every V2 form we accept)."""
+    dimensions = [_leading_dimension(shape) for shape in shapes]
+    if not dimensions or None in dimensions:
+        return None
+    return max(d for d in dimensions if d is not None)
+
+
+def _leading_dimension(shape: Any) -> int | None:
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], int):
+        return max(shape[0], 1)
+    return None
+
+
 def _check_batch_size(size: int, max_batch: int) -> None:
     if size == 0:
         raise InvalidInput("the batch is empty: send at least one instance")

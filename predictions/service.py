@@ -56,20 +56,24 @@ def predict(request: PredictRequest, *, model: MLModel | None = None) -> Predict
         request_id_var.reset(token)
 
 
-def inline_model(model_ref: str, *, wait_for_record: bool = False) -> MLModel | None:
-    """The model `model_ref` names when a prediction with it blocks on nothing but a Redis round
-    trip, so an event loop may run `predict` itself instead of handing it to a thread (the
-    hand-over cost a REST prediction a fifth of its CPU at c=1, README): the reference resolved
-    and the runtime loaded in this process, the model's calls measured cheaper than
-    MLP_INLINE_MAX_MS (on the loop they run one at a time, so dynamic batching is left to dearer
-    models), and the row queued for the writer rather than awaited. None: use a thread."""
+def inline_model(
+    model_ref: str, *, instances: int | None, wait_for_record: bool = False
+) -> MLModel | None:
+    """The model `model_ref` names when a prediction of `instances` with it blocks on nothing
+    but a Redis round trip, so an event loop may run `predict` itself instead of handing it to a
+    thread (the hand-over cost a REST prediction a fifth of its CPU at c=1, README): the
+    reference resolved and the runtime loaded in this process, the model measured cheaper than
+    MLP_INLINE_MAX_MS for this many instances (on the loop predictions run one at a time, so
+    dynamic batching is left to dearer ones), and the row queued for the writer rather than
+    awaited. `instances`: what the body claims (`parsing.claimed_instances`); None, unknown.
+    None: use a thread."""
     limit_ms = settings.MLP_INLINE_MAX_MS
-    if limit_ms <= 0 or wait_for_record or not recorder().queues():
+    if limit_ms <= 0 or instances is None or wait_for_record or not recorder().queues():
         return None
     model = cached_ready_model(model_ref)
     if model is None or not is_loaded(model):
         return None
-    seconds = model_costs().seconds(_cache_identity(model))
+    seconds = model_costs().seconds(_cache_identity(model), instances)
     if seconds is None or seconds * 1000.0 > limit_ms:
         return None
     return model
@@ -145,12 +149,13 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
     runtime = get_runtime(model)
 
     def run(batch: ModelInput) -> InferenceOutput:
-        labelled(BATCH_SIZE, model.name).observe(batch_length(batch))
+        instances = batch_length(batch)
+        labelled(BATCH_SIZE, model.name).observe(instances)
         started = time.perf_counter()
         try:
             return run_runtime(runtime, batch, max_pixels=settings.MLP_MAX_IMAGE_PIXELS)
         finally:
-            model_costs().observe(identity, time.perf_counter() - started)
+            model_costs().observe(identity, time.perf_counter() - started, instances)
 
     if settings.MLP_BATCH_MAX_SIZE > 1:
         output = batchers().for_model(identity).run(model_input, run)

@@ -22,7 +22,7 @@ from models_app.models import MLModel
 from predictions import v2_dataplane as dataplane
 from predictions.executor import PredictionExecutor
 from predictions.models import Protocol
-from predictions.parsing import parse_json_object
+from predictions.parsing import claimed_tensor_instances, parse_json_object
 from predictions.v2_codec import (
     Tensor,
     TensorPayload,
@@ -85,8 +85,15 @@ class V2RestHandler:
             body = await read_body(receive, self.max_body_bytes) if method == "POST" else b""
             principal = principal_from_authorization(headers.get("authorization"))
             if name == "infer":
+                request, binary = _infer_body(body, headers)
                 status, payload, extra = await self.executor.run_for_model(
-                    _infer_ref(params), _infer, params, body, headers, principal
+                    _infer_ref(params),
+                    _claimed_instances(request),
+                    _infer,
+                    params,
+                    request,
+                    binary,
+                    principal,
                 )
             else:
                 status, payload, extra = await self.executor.run(
@@ -168,17 +175,28 @@ def _infer_ref(params: dict[str, str]) -> str | None:
         return None
 
 
+def _infer_body(body: bytes, headers: dict[str, str]) -> tuple[dict[str, Any], bytes]:
+    """The request's JSON part, parsed, and its binary tensor data (binary extension)."""
+    json_part, binary = _split(body, headers.get(HEADER_LENGTH))
+    return parse_json_object(json_part, what="request"), binary
+
+
+def _claimed_instances(request: dict[str, Any]) -> int | None:
+    """How many instances the request's tensor shapes claim (None: they do not say)."""
+    inputs = request.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
+        return None
+    return claimed_tensor_instances([item.get("shape") for item in inputs])
+
+
 def _infer(
     params: dict[str, str],
-    body: bytes,
-    headers: dict[str, str],
+    request: dict[str, Any],
+    binary: bytes,
     principal: Principal | None,
     *,
     model: MLModel | None = None,
 ) -> Outcome:
-    header_length = headers.get(HEADER_LENGTH)
-    json_part, binary = _split(body, header_length)
-    request = parse_json_object(json_part, what="request")
     inputs = _inputs(request.get("inputs"), binary)
     requested, binary_outputs = _requested_outputs(request)
     request_id = request.get("id")
@@ -226,7 +244,6 @@ def _infer(
 _OPERATIONS: dict[str, Callable[..., Outcome]] = {
     "model_metadata": _model_metadata,
     "model_ready": _model_ready,
-    "infer": _infer,
     "repository_index": _repository_index,
     "load": _load,
     "unload": _unload,

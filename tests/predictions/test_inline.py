@@ -4,6 +4,7 @@ answering them there without its thread pool."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -62,6 +63,12 @@ def _warm(who: Principal, marker: str, ref: str = "iris") -> None:
     raise AssertionError(f"{ref} never stayed resolved")
 
 
+def _identity(ref: str) -> str:
+    model = cached_ready_model(ref)
+    assert model is not None
+    return service._cache_identity(model)
+
+
 def _on_a_loop_of_its_own(coroutine: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run` on a thread of its own: the browser tests' Playwright keeps an event loop
     running on the main thread for the whole session."""
@@ -82,11 +89,13 @@ def _request(who: Principal, marker: str, ref: str = "iris", **extra: Any) -> Pr
 
 def test_a_model_runs_inline_only_once_measured_cheap(who: Principal, marker: str) -> None:
     request = _request(who, marker)
-    assert service.inline_model(request.model_ref) is None, "never run here: its cost is unknown"
+    assert service.inline_model(request.model_ref, instances=1) is None, (
+        "never run here: its cost is unknown"
+    )
 
     _warm(who, marker)  # resolves, loads and measures iris
 
-    model = service.inline_model("iris")
+    model = service.inline_model("iris", instances=1)
     assert model is not None
     assert model.ref == "iris:1"
 
@@ -97,7 +106,26 @@ def test_a_model_dearer_than_the_limit_goes_to_the_pool(
     _warm(who, marker)
     settings.MLP_INLINE_MAX_MS = 0.000001
 
-    assert service.inline_model("iris") is None
+    assert service.inline_model("iris", instances=1) is None
+
+
+def test_a_large_request_for_a_cheap_model_goes_to_the_pool(
+    who: Principal, marker: str, settings: Any
+) -> None:
+    """The cost is kept per instance: a request of many rows is judged by its own size, not by
+    the average one-row call."""
+    _warm(who, marker)
+    per_row_ms = service.model_costs().seconds(_identity("iris"), 1) * 1000.0
+    settings.MLP_INLINE_MAX_MS = per_row_ms * 10
+
+    assert service.inline_model("iris", instances=5) is not None
+    assert service.inline_model("iris", instances=50) is None
+
+
+def test_a_request_whose_size_is_unknown_goes_to_the_pool(who: Principal, marker: str) -> None:
+    _warm(who, marker)
+
+    assert service.inline_model("iris", instances=None) is None
 
 
 @pytest.mark.parametrize(
@@ -110,7 +138,7 @@ def test_never_inline_when(
     _warm(who, marker)
     settings.MLP_INLINE_MAX_MS = limit_ms
 
-    assert service.inline_model("iris", **extra) is None
+    assert service.inline_model("iris", instances=1, **extra) is None
 
 
 def test_never_inline_inside_a_transaction(who: Principal, marker: str) -> None:
@@ -118,13 +146,34 @@ def test_never_inline_inside_a_transaction(who: Principal, marker: str) -> None:
     _warm(who, marker)
 
     with transaction.atomic():
-        assert service.inline_model("iris") is None
+        assert service.inline_model("iris", instances=1) is None
 
 
 def test_an_unresolved_reference_goes_to_the_pool(who: Principal, marker: str) -> None:
     _warm(who, marker)
 
-    assert service.inline_model("iris:1") is None  # not resolved yet
+    assert service.inline_model("iris:1", instances=1) is None  # not resolved yet
+
+
+def test_the_executor_sends_a_large_request_to_its_pool(
+    who: Principal, marker: str, settings: Any
+) -> None:
+    """What the body claims decides: one row of iris on the loop, a thousand-row batch of it
+    (within MLP_MAX_BATCH_SIZE) not, though it is the same cheap model."""
+    executor = PredictionExecutor(threads=1)
+    executor.shutdown()
+    _warm(who, marker)
+    per_row_ms = service.model_costs().seconds(_identity("iris"), 1) * 1000.0
+    settings.MLP_INLINE_MAX_MS = per_row_ms * 100
+    one = _request(who, marker)
+    large = dataclasses.replace(one, payload={"X": one.payload["X"] * 1000})
+
+    async def scenario() -> None:
+        await executor.predict(one)
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await executor.predict(large)
+
+    _on_a_loop_of_its_own(scenario())
 
 
 def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, marker: str) -> None:
@@ -133,7 +182,7 @@ def test_the_executor_answers_a_cheap_model_without_its_pool(who: Principal, mar
     executor.shutdown()
     looped = _request(who, marker)
     _warm(who, marker)  # iris resolved, loaded and measured in this process
-    assert service.inline_model(looped.model_ref) is not None
+    assert service.inline_model(looped.model_ref, instances=1) is not None
 
     async def scenario() -> Any:
         answer = await executor.predict(looped)
@@ -160,9 +209,9 @@ def test_run_for_model_hands_the_resolved_model_to_work_on_the_loop(
         return f"{prefix}{model.ref}"
 
     async def scenario() -> str:
-        answer = await executor.run_for_model("iris", operation, "ran ")
+        answer = await executor.run_for_model("iris", 1, operation, "ran ")
         with pytest.raises(RuntimeError, match="shutdown"):
-            await executor.run_for_model(None, operation, "ran ")  # names no model
+            await executor.run_for_model(None, 1, operation, "ran ")  # names no model
         return answer
 
     assert _on_a_loop_of_its_own(scenario()) == "ran iris:1"

@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 
 from mlplatform.errors import InvalidInput
-from predictions.parsing import InputLimits, ModelSchema, parse_input
+from predictions.parsing import (
+    InputLimits,
+    ModelSchema,
+    claimed_instances,
+    claimed_tensor_instances,
+    parse_input,
+)
 from predictions.schemas import ImageInput, TextInput
+from predictions.v2_codec import Tensor, TensorPayload
 
 SENTIMENT = ModelSchema(ref="sentiment:1", task="sentiment", feature_names=[])
 IMAGES = ModelSchema(ref="imagenet:1", task="image-classification", feature_names=[])
@@ -100,3 +107,32 @@ def test_image_over_the_byte_limit() -> None:
     assert (
         caught.value.message == "image is 1001 bytes, over the limit of 1000 (MLP_MAX_IMAGE_BYTES)"
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "claimed"),
+    [
+        ({"sepal_length": 5.1}, 1),
+        ({"text": "good"}, 1),
+        ({"X": [[1, 2, 3, 4]] * 7}, 7),
+        ({"instances": [{"a": 1}] * 3}, 3),
+        ({"texts": ["a", "b"]}, 2),
+        ({"images": []}, 0),
+        ({"X": "not a list"}, None),
+        ([1, 2], None),
+        (TensorPayload([Tensor("a", "FP64", (5, 4), None), Tensor("b", "FP64", (2,), None)]), 5),
+        (TensorPayload([Tensor("a", "FP64", (), None)]), None),
+    ],
+)
+def test_claimed_instances_reads_the_batch_size_before_parsing(payload: Any, claimed: int) -> None:
+    assert claimed_instances(payload) == claimed
+
+
+@pytest.mark.parametrize(
+    ("shapes", "claimed"),
+    [([[3, 4]], 3), ([[2], [9, 1]], 9), ([[0, 4]], 1), ([], None), ([None], None), ([["3"]], None)],
+)
+def test_claimed_tensor_instances_takes_the_leading_dimension(
+    shapes: list[Any], claimed: int | None
+) -> None:
+    assert claimed_tensor_instances(shapes) == claimed
