@@ -11,13 +11,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlplatform.settings")
 django_asgi_app = get_asgi_application()  # must run before any app import below
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from mlplatform.events import flush_events  # noqa: E402
 from mlplatform.metrics import mark_process_dead  # noqa: E402
 from mlplatform.routing import websocket_application  # noqa: E402
+from mlplatform.wsgi_bridge import WsgiBridge  # noqa: E402
 from predictions.executor import prediction_executor  # noqa: E402
 from predictions.feed import flush_feed  # noqa: E402
 from predictions.recording import recorder  # noqa: E402
@@ -30,7 +30,7 @@ predict_fast_path = PredictFastPath(
 v2_rest = V2RestHandler(max_body_bytes=settings.MLP_MAX_BODY_BYTES, executor=prediction_executor())
 websocket_app = websocket_application()
 django_app: Any = (
-    WSGIMiddleware(get_wsgi_application(), workers=settings.MLP_DJANGO_THREADS)  # type: ignore[arg-type]
+    WsgiBridge(get_wsgi_application(), threads=settings.MLP_DJANGO_THREADS)
     if settings.MLP_DJANGO_HANDLER == "wsgi"
     else django_asgi_app
 )
