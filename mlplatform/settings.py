@@ -281,8 +281,9 @@ MLP_INFERENCE_THREADS = env_int("MLP_INFERENCE_THREADS", 8)
 # is less than this (0 = always use the pool).
 MLP_INLINE_MAX_MS = env_float("MLP_INLINE_MAX_MS", 1.0)
 # How uvicorn reaches Django's own routes (GraphQL, SOAP, DRF, admin, pages): "wsgi" runs Django's
-# WSGI handler in a thread pool (a2wsgi: one thread hop a request), "asgi" its ASGI handler (a hop
-# per sync middleware step). See README "Performance" for the measurement behind the default.
+# WSGI handler in a thread pool (mlplatform/wsgi_bridge.py: one thread hop a request), "asgi" its
+# ASGI handler (a hop per sync middleware step). See README "Performance" for the measurement
+# behind the default.
 MLP_DJANGO_HANDLER = env_str("MLP_DJANGO_HANDLER", "wsgi")
 MLP_DJANGO_THREADS = env_int("MLP_DJANGO_THREADS", 8)
 PREDICTION_CACHE_TTL = env_int("PREDICTION_CACHE_TTL", 3600)
