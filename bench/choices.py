@@ -2,9 +2,9 @@
 
 Four web processes on one bench database, each serving the same REST, GraphQL and SOAP calls
 (iris, one row, recorded): uvicorn with Django's routes through its WSGI handler (our WSGI
-bridge, the default) with 1 and with 2 workers, uvicorn with Django's ASGI handler, and daphne. Protocols and
-servers are interleaved round by round; medians of requests/s and server CPU per request are
-printed and written to bench/choices_results.json.
+bridge, the default) with 1 and with 2 workers, uvicorn with Django's ASGI handler, and daphne.
+Protocols and servers are interleaved round by round; medians of requests/s and server CPU per
+request are printed and written to bench/choices_results.json.
 """
 
 from __future__ import annotations

@@ -42,6 +42,12 @@ def validation_rules() -> tuple[Any, ...]:
     )
 
 
+# graphene-django's dispatch is wrapped in ensure_csrf_cookie, for GraphiQL in a browser: every
+# response then mints a masked CSRF token (64 random characters from os.urandom, one call each)
+# and sets a cookie. A client that sends a token in its Authorization header has no use for it.
+_dispatch_without_csrf_cookie = GraphQLView.dispatch.__wrapped__
+
+
 class PlatformGraphQLView(GraphQLView):
     """Authenticates each request once; resolvers read `info.context.principal`."""
 
@@ -106,6 +112,8 @@ class PlatformGraphQLView(GraphQLView):
                 return rejected
             principal = principal_for_user(request.user)
         request.principal = principal  # type: ignore[attr-defined]
+        if header is not None:
+            return _dispatch_without_csrf_cookie(self, request, *args, **kwargs)
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod

@@ -83,6 +83,23 @@ def test_one_token_for_every_protocol(web_server: str, gql_token: str, user_jwt:
     assert graphql_with_rest_token["data"]["me"]["username"] == "alice"
 
 
+def test_only_a_browser_gets_a_csrf_cookie(web_server: str, gql_token: str) -> None:
+    """GraphiQL in a browser posts with the CSRF cookie; a client that sends its token in a
+    header gets none (minting one on every response was a sixth of a createPrediction's CPU)."""
+    query = {"query": "{ me { username } }"}
+    with_token = requests.post(
+        f"{web_server}/graphql/",
+        json=query,
+        headers={"Authorization": f"JWT {gql_token}"},
+        timeout=10,
+    )
+    graphiql = requests.get(f"{web_server}/graphql/", headers={"Accept": "text/html"}, timeout=10)
+
+    assert with_token.json()["data"]["me"]["username"] == "alice"
+    assert "csrftoken" not in with_token.cookies
+    assert "csrftoken" in graphiql.cookies
+
+
 def test_verify_and_refresh(web_server: str, gql_token: str) -> None:
     verified = gql(
         web_server, "mutation($t: String!) { verifyToken(token: $t) { payload } }", {"t": gql_token}
