@@ -42,7 +42,10 @@ logger = logging.getLogger(__name__)
 def predict(request: PredictRequest, *, model: MLModel | None = None) -> PredictionResult:
     """Answer one prediction request; raises PlatformError, and then nothing was recorded.
 
-    `model`: the version `inline_model` resolved for this request (else it is resolved here)."""
+    `model`: the version `inline_model` resolved for this request, which then runs on the
+    caller's event loop, past the dynamic batcher: predictions on a loop run one at a time, so
+    there is nothing to batch with, and waiting there for a batch that a pool thread leads would
+    stall the loop. Else None: it is resolved here."""
     token = request_id_var.set(request.request_id)  # every log line of this call carries it
     try:
         try:
@@ -79,14 +82,15 @@ def inline_model(
     return model
 
 
-def _predict(request: PredictRequest, model: MLModel | None) -> PredictionResult:
+def _predict(request: PredictRequest, on_loop: MLModel | None) -> PredictionResult:
     started = time.perf_counter()
+    model = on_loop
     principal = require_authenticated(request.principal)
     rate_limiter().check(principal.user_id, request.protocol)
     if model is None:
         model = resolve_ready_model(request.model_ref)
     model_input = parse_input(request.payload, schema_of(model), limits=input_limits())
-    output, cached = _infer(model, model_input)
+    output, cached = _infer(model, model_input, batched=on_loop is None)
     latency_ms = (time.perf_counter() - started) * 1000.0
     result = PredictionResult(
         model_ref=model.ref,
@@ -139,7 +143,9 @@ def _cache_identity(model: MLModel) -> str:
     return f"{model.name}:{model.version}:{model.artifact_sha256 or model.pk}"
 
 
-def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bool]:
+def _infer(
+    model: MLModel, model_input: ModelInput, *, batched: bool
+) -> tuple[InferenceOutput, bool]:
     cache = prediction_cache()
     identity = _cache_identity(model)
     key = cache.key(identity, model_input)
@@ -157,7 +163,7 @@ def _infer(model: MLModel, model_input: ModelInput) -> tuple[InferenceOutput, bo
         finally:
             model_costs().observe(identity, time.perf_counter() - started, instances)
 
-    if settings.MLP_BATCH_MAX_SIZE > 1:
+    if batched and settings.MLP_BATCH_MAX_SIZE > 1:
         output = batchers().for_model(identity).run(model_input, run)
     else:
         output = run(model_input)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -153,6 +154,32 @@ def test_an_unresolved_reference_goes_to_the_pool(who: Principal, marker: str) -
     _warm(who, marker)
 
     assert service.inline_model("iris:1", instances=1) is None  # not resolved yet
+
+
+def test_on_the_loop_a_prediction_never_waits_for_a_batch(who: Principal, marker: str) -> None:
+    """A pool thread leading a batch for the same model (here: marked busy, as while it runs a
+    large request) would make a batched call wait; the loop's call goes past the batcher."""
+    _warm(who, marker)
+    model = service.inline_model("iris", instances=1)
+    assert model is not None
+    batcher = service.batchers().for_model(_identity("iris"))
+    fresh = dataclasses.replace(
+        _request(who, marker),
+        payload={"X": [[5.0, 3.4, 1.5, 0.2 + uuid.uuid4().int % 10**6 / 1e8]]},
+    )
+    answers: list[Any] = []  # a fresh row: a cached answer would not reach the batcher at all
+    call = threading.Thread(
+        target=lambda: answers.append(service.predict(fresh, model=model)),
+        daemon=True,  # if it waits for the batch, the test fails instead of hanging
+    )
+    batcher._busy = True  # another thread leads: a batched call would queue and wait for it
+    try:
+        call.start()
+        call.join(timeout=30)
+    finally:
+        batcher._busy = False  # a call left queued is run by the next leader
+
+    assert [answer.output.predictions for answer in answers] == [["setosa"]]
 
 
 def test_the_executor_sends_a_large_request_to_its_pool(
