@@ -25,6 +25,24 @@ from prometheus_client import (
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
+# Django's routes (GraphQL, SOAP, DRF, admin, pages), under django-prometheus's names, which the
+# dashboard reads; recorded by mlplatform.http_metrics.HttpMetricsMiddleware.
+HTTP_REQUESTS_BY_METHOD = Counter(
+    "django_http_requests_total_by_method",
+    "Requests to Django's routes, by method.",
+    ["method"],
+)
+HTTP_RESPONSES_BY_STATUS = Counter(
+    "django_http_responses_total_by_status",
+    "Responses from Django's routes, by status code.",
+    ["status"],
+)
+HTTP_LATENCY = Histogram(
+    "django_http_requests_latency_including_middlewares_seconds",
+    "Time in Django per request, its middleware included.",
+    buckets=LATENCY_BUCKETS,
+)
+
 PREDICTIONS = Counter(
     "mlp_predictions",
     "Predictions answered, by model version, protocol and whether the cache answered.",
