@@ -1,10 +1,11 @@
 """`make bench-choices`: the serving choices behind the defaults, measured side by side in one run.
 
 Four web processes on one bench database, each serving the same REST, GraphQL and SOAP calls
-(iris, one row, recorded): uvicorn with Django's routes through its WSGI handler (our WSGI
-bridge, the default) with 1 and with 2 workers, uvicorn with Django's ASGI handler, and daphne.
-Protocols and servers are interleaved round by round; medians of requests/s and server CPU per
-request are printed and written to bench/choices_results.json.
+(iris, one row, recorded) and a DRF read (the iris entry of the model list): uvicorn with
+Django's routes through its WSGI handler (our WSGI bridge, the default) with 1 and with 2
+workers, uvicorn with Django's ASGI handler, and daphne. Protocols and servers are interleaved
+round by round; medians of requests/s and server CPU per request are printed and written to
+bench/choices_results.json.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bench import run as ours  # noqa: E402
-from bench.clients import GraphQL, Rest, Soap, Target  # noqa: E402
+from bench.clients import DrfModels, GraphQL, Rest, Soap, Target  # noqa: E402
 from tests.servers import LOG_DIR, free_port, run_process, wait_for_http  # noqa: E402
 
 RESULTS = ROOT / "bench" / "choices_results.json"
-CLIENTS = (Rest, GraphQL, Soap)
+CLIENTS = (Rest, GraphQL, Soap, DrfModels)
 SERVERS: dict[str, tuple[list[str], dict[str, str]]] = {
     "uvicorn, Django via WSGI (default), 1 worker": (
         ["scripts/run_web.sh"],

@@ -176,6 +176,19 @@ class GraphQL(HttpClient):
             return response.status == 200 and "errors" not in body
 
 
+class DrfModels(HttpClient):
+    """A DRF route through Django (not a prediction): the registry's entry for the target model,
+    as a client polling it would ask. The row is not used."""
+
+    name = "DRF"
+
+    async def call(self, row: Row) -> bool:
+        url = f"{self.target.http}/api/v1/models/?name={self.target.model}&page_size=5"
+        async with self.session.get(url) as response:
+            body = await response.json()
+            return response.status == 200 and bool(body["results"])
+
+
 class Soap(HttpClient):
     name = "SOAP"
 
