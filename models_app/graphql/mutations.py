@@ -51,7 +51,7 @@ class TrainModel(graphene.Mutation):
                 params=params,
                 task=options.get("task"),
                 feature_names=options.get("feature_names"),
-                auto_promote=options["auto_promote"],
+                auto_promote=bool(options.get("auto_promote")),  # `autoPromote: null` is False
                 actor=principal_of(info),
             )
         return TrainModel(job=job)

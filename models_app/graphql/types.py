@@ -12,6 +12,7 @@ from models_app.graphql.loaders import versions_of
 from models_app.models import MLModel, TrainingJob
 
 RECENT_PREDICTIONS_MAX = 20
+RECENT_PREDICTIONS_DEFAULT = 5
 
 
 class MLModelType(DjangoObjectType):
@@ -31,7 +32,10 @@ class MLModelType(DjangoObjectType):
     recent_predictions = graphene.List(
         graphene.NonNull("predictions.graphql.types.PredictionType"),
         required=True,
-        first=graphene.Int(default_value=5, description=f"At most {RECENT_PREDICTIONS_MAX}."),
+        first=graphene.Int(
+            default_value=RECENT_PREDICTIONS_DEFAULT,
+            description=f"At most {RECENT_PREDICTIONS_MAX}.",
+        ),
     )
     prediction_count = graphene.Int(required=True)
 
@@ -68,7 +72,9 @@ class MLModelType(DjangoObjectType):
         return versions_of(info, model.name)
 
     @staticmethod
-    def resolve_recent_predictions(model: MLModel, info: Any, first: int) -> list[Any]:
+    def resolve_recent_predictions(model: MLModel, info: Any, first: int | None) -> list[Any]:
+        if first is None:  # an explicit `first: null` replaces the default in GraphQL
+            first = RECENT_PREDICTIONS_DEFAULT
         count = max(0, min(first, RECENT_PREDICTIONS_MAX))
         prefetched = getattr(model, "recent_predictions_prefetched", None)
         if prefetched is not None:

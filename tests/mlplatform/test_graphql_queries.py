@@ -59,3 +59,23 @@ def test_nested_query_count_is_constant(staff: Any) -> None:
     assert [v["ref"] for v in row["versions"]] == ["n1-7:2", "n1-7:1"]
     assert len(row["recentPredictions"]) == 3
     assert row["recentPredictions"][0]["model"]["name"] == "n1-7"
+
+
+def test_recent_predictions_with_first_null_gets_the_default(staff: Any) -> None:
+    """Found by the GraphQL fuzzer: an explicit `first: null` reached the resolver as None."""
+    client, token = Client(), access_token_for(staff)
+    add_models(range(20, 21), staff)
+    response = client.post(
+        "/graphql/",
+        data=json.dumps(
+            {
+                "query": '{ allModels(name: "n1-20") { ref recentPredictions(first: null) { user } } }'
+            }
+        ),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"JWT {token}",
+    ).json()
+
+    assert "errors" not in response, response
+    row = next(m for m in response["data"]["allModels"] if m["ref"] == "n1-20:1")
+    assert len(row["recentPredictions"]) == 4  # its four; the default would allow five

@@ -321,6 +321,19 @@ def test_train_promote_archive(web_server: str, staff_gql_token: str, gql_token:
     assert codes(user_promote) == ["forbidden"]
 
 
+def test_train_model_with_auto_promote_null(web_server: str, staff_gql_token: str) -> None:
+    """An explicit null replaces an argument's default in GraphQL; the job must not fail on it."""
+    trained = gql(
+        web_server,
+        """mutation($name: String!) { trainModel(name: $name, algorithm: "ridge",
+             dataset: "diabetes", autoPromote: null) { job { status autoPromote } } }""",
+        {"name": f"gql-{uuid.uuid4().hex[:6]}"},
+        token=staff_gql_token,
+    )
+
+    assert trained["data"]["trainModel"]["job"] == {"status": "queued", "autoPromote": False}
+
+
 def test_staff_promotes_and_archives(web_server: str, staff_gql_token: str, staff_jwt: str) -> None:
     import io
 
