@@ -455,6 +455,19 @@ def test_csv_training_data_with_a_target_column(staff_api: Api) -> None:
     assert (job["task"], job["params"]) == ("classification", {"C": 2.0})
 
 
+def test_a_csv_over_a_mebibyte_arrives_whole(staff_api: Api) -> None:
+    """Bodies over 1 MiB are streamed from the event loop to Django's thread (wsgi_bridge.py),
+    not read first: an error on the very last line shows every byte arrived, in order."""
+    rows = [f"{i % 7},{(i * 3) % 5},{'big' if i % 7 > 3 else 'small'}" for i in range(150_000)]
+    body = "\n".join(["width,height,kind", *rows, ",1,big"])
+    assert len(body) > 1 << 20
+
+    response = csv_upload(staff_api, body)
+
+    assert response.status_code == 400, response.text
+    assert "line 150002, column 'width' is empty" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("_case", "body", "fields", "message"),
     [
