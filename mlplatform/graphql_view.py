@@ -43,8 +43,9 @@ def validation_rules() -> tuple[Any, ...]:
 
 
 # graphene-django's dispatch is wrapped in ensure_csrf_cookie, for GraphiQL in a browser: every
-# response then mints a masked CSRF token (64 random characters from os.urandom, one call each)
-# and sets a cookie. A client that sends a token in its Authorization header has no use for it.
+# response then mints a masked CSRF token (32 random characters, one os.urandom call each; 64
+# for a client without the cookie) and sets a cookie. A client that sends a token in its
+# Authorization header has no use for it.
 _dispatch_without_csrf_cookie = GraphQLView.dispatch.__wrapped__
 
 
